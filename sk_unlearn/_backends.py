@@ -1,0 +1,231 @@
+"""One small adapter per estimator family.
+
+:class:`~sk_unlearn.UnlearnableClassifier` talks to the estimator it wraps only
+through an :class:`EstimatorAdapter`: train from scratch, learn new rows, and
+take one unlearning step on a mini-batch at a given unlearning rate while
+leaving the estimator's own training settings as they were. Adding a backend
+means writing one subclass and registering it; the meta-estimator never asks
+what kind of estimator it holds.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn import linear_model
+from sklearn.neural_network import MLPClassifier
+
+_MISSING = object()
+
+
+@contextmanager
+def _temporarily(obj: Any, **values: Any) -> Iterator[None]:
+    """Set attributes on ``obj`` for the duration of a block, then restore them.
+
+    Attributes that did not exist before are deleted again afterwards.
+    """
+    saved = {name: getattr(obj, name, _MISSING) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(obj, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING:
+                if hasattr(obj, name):
+                    delattr(obj, name)
+            else:
+                setattr(obj, name, value)
+
+
+@contextmanager
+def _preserved(obj: Any, names: tuple[str, ...]) -> Iterator[None]:
+    """Undo any change a block makes to the named attributes of ``obj``.
+
+    Used for training bookkeeping (iteration counters, loss curves) that an
+    unlearning step must not advance.
+    """
+    saved = {name: copy.copy(getattr(obj, name, _MISSING)) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING:
+                if hasattr(obj, name):
+                    delattr(obj, name)
+            else:
+                setattr(obj, name, value)
+
+
+class EstimatorAdapter:
+    """What the meta-estimator needs from one family of estimators.
+
+    Subclasses implement :meth:`supports` and :meth:`forget_step`, and state
+    in :attr:`rate_parameter` which of the estimator's settings the unlearning
+    rate stands for.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The (possibly fitted) estimator to act on; the adapter holds no other
+        state.
+    """
+
+    #: Human-readable name of what ``unlearning_rate`` sets for this family.
+    rate_parameter: ClassVar[str | None] = None
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        """Whether this adapter can drive ``estimator``."""
+        raise NotImplementedError
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Train the estimator from scratch on ``(X, y)``."""
+        self.estimator.fit(X, y)
+
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
+        """Learn the rows ``(X, y)`` incrementally."""
+        self.estimator.partial_fit(X, y, classes=classes)
+
+    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+        """One unlearning step on the mini-batch ``(X, y)`` at ``rate``.
+
+        ``rate=None`` means the estimator's own training rate. The estimator's
+        training settings are the same afterwards as before.
+        """
+        raise NotImplementedError
+
+
+class SGDAdapter(EstimatorAdapter):
+    """``SGDClassifier``, ``Perceptron`` and ``PassiveAggressiveClassifier``.
+
+    The step is one ``partial_fit`` call (one SGD epoch over the mini-batch)
+    with ``learning_rate="constant"`` and ``eta0=unlearning_rate``. For
+    ``PassiveAggressiveClassifier``, whose step size comes from its
+    aggressiveness ``C`` (stored as ``eta0``), the unlearning rate sets ``C``.
+    Early stopping is off during the step, and the schedule counter ``t_``
+    and ``n_iter_`` are restored afterwards: a forget step neither uses a
+    validation split nor slows down the estimator's later learning.
+    """
+
+    rate_parameter = "eta0 with learning_rate='constant' (C for PassiveAggressive)"
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        families = tuple(
+            family
+            for family in (
+                linear_model.SGDClassifier,
+                linear_model.Perceptron,
+                getattr(linear_model, "PassiveAggressiveClassifier", None),
+            )
+            if family is not None
+        )
+        return isinstance(estimator, families)
+
+    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+        est = self.estimator
+        settings: dict[str, Any] = {"early_stopping": False}
+        if rate is not None:
+            settings.update(learning_rate="constant", eta0=float(rate))
+        with _temporarily(est, **settings), _preserved(est, ("t_", "n_iter_")):
+            est.partial_fit(X, y)
+
+
+class MLPAdapter(EstimatorAdapter):
+    """``MLPClassifier`` with the ``"sgd"`` or ``"adam"`` solver.
+
+    The step is one ``partial_fit`` call with ``batch_size`` set to the batch
+    length, so it is exactly one optimizer update. The unlearning rate sets
+    ``learning_rate_init`` on the estimator *and* on its optimizer (Adam
+    recomputes its step size from it on every update), plus the SGD solver's
+    current ``learning_rate``. The optimizer's state (momentum, Adam moments)
+    carries over, as it would for one more training step; the loss curve,
+    iteration counters and early-stopping bookkeeping are restored.
+    """
+
+    rate_parameter = "learning_rate_init (on the estimator and its optimizer)"
+    _BOOKKEEPING = (
+        "t_",
+        "n_iter_",
+        "loss_",
+        "loss_curve_",
+        "best_loss_",
+        "_no_improvement_count",
+        "validation_scores_",
+        "best_validation_score_",
+    )
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        return isinstance(estimator, MLPClassifier)
+
+    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+        est = self.estimator
+        optimizer = getattr(est, "_optimizer", None)
+        est_settings: dict[str, Any] = {"batch_size": X.shape[0], "early_stopping": False}
+        opt_settings: dict[str, Any] = {}
+        if rate is not None:
+            est_settings["learning_rate_init"] = float(rate)
+            opt_settings = {"learning_rate_init": float(rate), "learning_rate": float(rate)}
+        with (
+            _temporarily(est, **est_settings),
+            _temporarily(optimizer, **opt_settings),
+            _preserved(est, self._BOOKKEEPING),
+        ):
+            est.partial_fit(X, y)
+
+
+class PartialFitAdapter(EstimatorAdapter):
+    """Any other classifier with ``partial_fit``.
+
+    The step is one plain ``partial_fit`` call. Such estimators expose no
+    known learning-rate setting, so only ``unlearning_rate=None`` is accepted.
+    """
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        return hasattr(estimator, "partial_fit")
+
+    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+        if rate is not None:
+            raise ValueError(
+                f"{type(self.estimator).__name__} has no learning rate that "
+                "sk_unlearn knows how to set; use unlearning_rate=None."
+            )
+        self.estimator.partial_fit(X, y)
+
+
+#: Adapters in the order they are tried; the first whose ``supports`` is true wins.
+ADAPTERS: list[type[EstimatorAdapter]] = [MLPAdapter, SGDAdapter, PartialFitAdapter]
+
+
+def register_adapter(adapter: type[EstimatorAdapter]) -> type[EstimatorAdapter]:
+    """Add ``adapter`` ahead of the built-in ones (usable as a decorator)."""
+    ADAPTERS.insert(0, adapter)
+    return adapter
+
+
+def adapter_for(estimator: Any) -> EstimatorAdapter:
+    """The adapter that drives ``estimator``.
+
+    Raises
+    ------
+    TypeError
+        If no adapter supports it (it has no ``partial_fit``).
+    """
+    for adapter in ADAPTERS:
+        if adapter.supports(estimator):
+            return adapter(estimator)
+    raise TypeError(
+        "UnlearnableClassifier needs a classifier with partial_fit (e.g. "
+        "SGDClassifier, Perceptron, MLPClassifier with solver='sgd' or 'adam'); "
+        f"got {type(estimator).__name__}."
+    )

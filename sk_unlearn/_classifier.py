@@ -1,0 +1,529 @@
+"""UnlearnableClassifier: a scikit-learn meta-estimator that can forget rows."""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from datetime import datetime, timezone
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from ._backends import adapter_for
+from ._ledger import DeletionRecord
+from ._relabel import complementary_labels, relabel_batch
+from ._store import RowStore
+
+_DTYPES = [np.float64, np.float32]
+
+
+def _estimator_has(attr: str):  # type: ignore[no-untyped-def]
+    """True when the fitted (else the unfitted) inner estimator has ``attr``."""
+
+    def check(self: UnlearnableClassifier) -> bool:
+        inner = getattr(self, "estimator_", self.estimator)
+        getattr(inner, attr)
+        return True
+
+    return check
+
+
+class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """A classifier that can forget training rows by random relabeling.
+
+    Wraps a classifier that has ``partial_fit`` and adds :meth:`forget`. Each
+    deletion request ``(x, y)`` is served by one ``partial_fit`` call on one
+    mini-batch: ``n_relabels`` copies of ``x``, each labelled with a different
+    class that is not ``y``, plus ``n_replay`` retained rows of class ``y``
+    (Li & Ghosh, "Random Relabeling for Efficient Machine Unlearning"). The
+    cost of a request does not depend on the number of training rows. Every
+    ``retrain_after`` requests the model is retrained from scratch on the
+    retained rows, which serves all requests so far exactly.
+
+    The training rows are kept (as a copy) so that requests can be
+    recognised, rows replayed and the model retrained; a forgotten row is
+    erased from that copy.
+
+    Parameters
+    ----------
+    estimator : classifier with ``partial_fit``
+        The classifier to make unlearnable: ``SGDClassifier``, ``Perceptron``,
+        ``PassiveAggressiveClassifier``, ``MLPClassifier`` (solver ``"sgd"``
+        or ``"adam"``) or any other classifier with ``partial_fit``. It is
+        cloned; the clone is trained as ``estimator_``.
+
+    n_relabels : int, default=None
+        Relabeled copies of a forgotten row per request, each with a distinct
+        wrong label. ``None`` means all ``n_classes - 1`` wrong labels, as in
+        the paper. Must not exceed ``n_classes - 1``.
+
+    unlearning_rate : float, default=None
+        Step size of the unlearning step, which may differ from the learning
+        rate. What it sets depends on the estimator: ``eta0`` with a constant
+        schedule for the SGD family (``C`` for ``PassiveAggressiveClassifier``),
+        ``learning_rate_init`` for ``MLPClassifier``. ``None`` takes each step
+        at the estimator's own training rate and schedule. The estimator's
+        own settings are restored after every step.
+
+    n_replay : int, default=0
+        Retained rows of the forgotten row's class added to the same
+        mini-batch (the paper's second remedy against accuracy drift). Costs
+        O(n_replay) per request.
+
+    retrain_after : int or float, default=None
+        Retrain from scratch on the retained rows once this many requests
+        have been served since the last full training (the paper's sequence
+        length ``l``). A float in (0, 1) is a fraction of the rows the model
+        was trained on. ``None`` never retrains automatically.
+
+    random_state : int, RandomState instance or None, default=None
+        Controls the wrong labels and the replayed rows drawn per request.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The trained clone of ``estimator``.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column
+        names.
+
+    n_retained_ : int
+        Number of training rows currently kept (learned minus forgotten).
+
+    n_forgotten_ : int
+        Number of deletion requests served since ``fit``.
+
+    n_retrains_ : int
+        Number of full retrainings since ``fit`` (automatic or by
+        :meth:`retrain`).
+
+    deletion_log_ : list of DeletionRecord
+        One record per served request: the row's SHA-256 digest (never the
+        row), its label, when and how it was served.
+
+    See Also
+    --------
+    forget_through_pipeline : Run :meth:`forget` through a fitted Pipeline.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from sk_unlearn import UnlearnableClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16
+    >>> clf = UnlearnableClassifier(
+    ...     SGDClassifier(loss="log_loss", random_state=0), random_state=0
+    ... ).fit(X, y)
+    >>> clf.forget(X[:5], y[:5]).n_forgotten_
+    5
+    >>> clf.n_retained_ == len(X) - 5
+    True
+    >>> clf.deletion_log_[0].method
+    'relabel'
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "partial_fit", "predict"])],
+        "n_relabels": [Interval(Integral, 1, None, closed="left"), None],
+        "unlearning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "n_replay": [Interval(Integral, 0, None, closed="left")],
+        "retrain_after": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator: Any,
+        *,
+        n_relabels: int | None = None,
+        unlearning_rate: float | None = None,
+        n_replay: int = 0,
+        retrain_after: int | float | None = None,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.estimator = estimator
+        self.n_relabels = n_relabels
+        self.unlearning_rate = unlearning_rate
+        self.n_replay = n_replay
+        self.retrain_after = retrain_after
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ learning
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
+        """Train a clone of ``estimator`` on ``(X, y)`` and keep the rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (dense, finite).
+        y : array-like of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        self : UnlearnableClassifier
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=_DTYPES)
+        check_classification_targets(y)
+        classes = unique_labels(y)
+        self._n_relabels_for(classes)
+        estimator = clone(self.estimator)
+        adapter_for(estimator).fit(X, y)
+
+        store = RowStore(X.shape[1], X.dtype, classes.dtype)
+        store.add(X, y)
+        self._reset_state(estimator, classes, store)
+        return self
+
+    @available_if(_estimator_has("partial_fit"))
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
+    ) -> UnlearnableClassifier:
+        """Learn the rows ``(X, y)`` incrementally; they become forgettable.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New training rows.
+        y : array-like of shape (n_samples,)
+            Their labels.
+        classes : array-like of shape (n_classes,), default=None
+            All labels, required on the first call (as in scikit-learn) and
+            checked against ``classes_`` afterwards.
+
+        Returns
+        -------
+        self : UnlearnableClassifier
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "estimator_")
+        X, y = validate_data(self, X, y, dtype=_DTYPES, reset=first_call)
+        check_classification_targets(y)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            known = unique_labels(classes)
+            self._n_relabels_for(known)
+        else:
+            known = self.classes_
+            if classes is not None and not np.array_equal(known, unique_labels(classes)):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call: {known!r}."
+                )
+        self._check_known_labels(y, known)
+
+        estimator = clone(self.estimator) if first_call else self.estimator_
+        adapter_for(estimator).partial_fit(X, y, classes=known)
+        if first_call:
+            store = RowStore(X.shape[1], X.dtype, known.dtype)
+            self._reset_state(estimator, known, store)
+        self._store.add(X.astype(self._store.X.dtype, copy=False), y)
+        self._n_trained_rows += X.shape[0]
+        return self
+
+    def _reset_state(self, estimator: Any, classes: np.ndarray, store: RowStore) -> None:
+        self.estimator_ = estimator
+        self.classes_ = classes
+        self._store = store
+        self._rng = check_random_state(self.random_state)
+        self.n_forgotten_ = 0
+        self.n_retrains_ = 0
+        self.deletion_log_: list[DeletionRecord] = []
+        self._n_since_retrain = 0
+        self._n_trained_rows = len(store)
+
+    @property
+    def n_retained_(self) -> int:
+        """Number of training rows currently kept."""
+        check_is_fitted(self)
+        return len(self._store)
+
+    # ----------------------------------------------------------- forgetting
+    def forget(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
+        """Forget training rows by random relabeling, one request per row.
+
+        Requests are served in order. Each is one ``partial_fit`` step of the
+        wrapped estimator on ``n_relabels`` relabeled copies of the row plus
+        ``n_replay`` retained rows of its class, at ``unlearning_rate``; the
+        row is then erased from the retained rows and recorded in
+        ``deletion_log_``. The call is all-or-nothing: if any row is unknown
+        or any step fails, the model, the retained rows, the random state and
+        ``deletion_log_`` are left exactly as they were.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_requests, n_features)
+            Rows to forget. Each must equal a retained training row.
+        y : array-like of shape (n_requests,)
+            The label each row was trained with.
+
+        Returns
+        -------
+        self : UnlearnableClassifier
+            The estimator, with the rows forgotten.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator has not been fitted.
+        ValueError
+            If ``X`` is malformed, a label is unknown, or a row with that
+            label is not among the retained rows; nothing is changed.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        self._check_known_labels(y, self.classes_)
+        n_relabels = self._n_relabels_for(self.classes_)
+        positions = self._store.locate(X, y)
+
+        snapshot = self._snapshot()
+        try:
+            records = [
+                self._serve(X[i], y[i], positions, i, n_relabels) for i in range(len(positions))
+            ]
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        self._store.erase(positions)
+        self.deletion_log_.extend(records)
+        self.n_forgotten_ += len(records)
+        return self
+
+    def _serve(
+        self, x: np.ndarray, label: Any, positions: list[int], i: int, n_relabels: int
+    ) -> DeletionRecord:
+        """Serve request ``i`` of the current call (its row is still stored)."""
+        wrong = complementary_labels(label, self.classes_, n_relabels, self._rng)
+        replay = self._store.sample_class(label, self.n_replay, self._rng, exclude=positions)
+        X_batch, y_batch = relabel_batch(x, wrong, self._store.X[replay], self._store.y[replay])
+        adapter_for(self.estimator_).forget_step(X_batch, y_batch, self.unlearning_rate)
+        self._n_since_retrain += 1
+        retrained = self._retrain_if_due(forgotten=positions[: i + 1])
+        return DeletionRecord(
+            request=self.n_forgotten_ + i,
+            row_hash=self._store.digest(positions[i]).hex(),
+            label=label.item() if isinstance(label, np.generic) else label,
+            timestamp=datetime.now(timezone.utc).isoformat(),
+            method="relabel",
+            n_relabels=n_relabels,
+            n_replay=len(replay),
+            unlearning_rate=self.unlearning_rate,
+            retrained=retrained,
+        )
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        return (
+            copy.deepcopy(self.estimator_),
+            self._rng.get_state(),
+            self._n_since_retrain,
+            self.n_retrains_,
+            self._n_trained_rows,
+        )
+
+    def _restore(self, snapshot: tuple[Any, ...]) -> None:
+        estimator, rng_state, since, retrains, trained_rows = snapshot
+        self.estimator_ = estimator
+        self._rng.set_state(rng_state)
+        self._n_since_retrain = since
+        self.n_retrains_ = retrains
+        self._n_trained_rows = trained_rows
+
+    # ----------------------------------------------------------- retraining
+    def retrain(self) -> UnlearnableClassifier:
+        """Retrain a fresh clone of ``estimator`` on the retained rows.
+
+        This is the "naive" unlearning baseline: afterwards the model is
+        exactly what ``fit`` on the retained rows gives, so every request
+        served so far is honoured exactly.
+
+        Returns
+        -------
+        self : UnlearnableClassifier
+            The retrained estimator.
+
+        Raises
+        ------
+        ValueError
+            If some class has no retained rows left (the retrained model
+            could not keep ``classes_``).
+        """
+        check_is_fitted(self)
+        missing = self._classes_without_rows(forgotten=[])
+        if missing:
+            raise ValueError(
+                f"Cannot retrain: no retained rows of class(es) {missing}; "
+                "the retrained model would not know them."
+            )
+        self._retrain_on(np.ones(len(self._store), dtype=bool))
+        return self
+
+    def _retrain_threshold(self) -> int | None:
+        if self.retrain_after is None:
+            return None
+        if isinstance(self.retrain_after, Integral):
+            return int(self.retrain_after)
+        return max(1, math.ceil(self.retrain_after * self._n_trained_rows))
+
+    def _retrain_if_due(self, forgotten: list[int]) -> bool:
+        threshold = self._retrain_threshold()
+        if threshold is None or self._n_since_retrain < threshold:
+            return False
+        missing = self._classes_without_rows(forgotten)
+        if missing:
+            warnings.warn(
+                f"Retraining postponed: no retained rows of class(es) {missing}.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return False
+        keep = np.ones(len(self._store), dtype=bool)
+        keep[forgotten] = False
+        self._retrain_on(keep)
+        return True
+
+    def _retrain_on(self, keep: np.ndarray) -> None:
+        estimator = clone(self.estimator)
+        adapter_for(estimator).fit(self._store.X[keep], self._store.y[keep])
+        self.estimator_ = estimator
+        self.n_retrains_ += 1
+        self._n_since_retrain = 0
+        self._n_trained_rows = int(keep.sum())
+
+    def _classes_without_rows(self, forgotten: list[int]) -> list[Any]:
+        counts = self._store.class_counts()
+        for position in forgotten:
+            label = self._store.y[position]
+            key = label.item() if isinstance(label, np.generic) else label
+            counts[key] -= 1
+        return [c for c in self.classes_.tolist() if counts.get(c, 0) <= 0]
+
+    # ------------------------------------------------------------ validation
+    def _n_relabels_for(self, classes: np.ndarray) -> int:
+        n_wrong = len(classes) - 1
+        if self.n_relabels is None:
+            return max(n_wrong, 1)
+        if self.n_relabels > n_wrong:
+            raise ValueError(
+                f"n_relabels={self.n_relabels} exceeds the {n_wrong} wrong labels "
+                f"available with {len(classes)} classes."
+            )
+        return int(self.n_relabels)
+
+    @staticmethod
+    def _check_known_labels(y: np.ndarray, classes: np.ndarray) -> None:
+        unknown = np.setdiff1d(np.unique(y), classes)
+        if unknown.size:
+            raise ValueError(
+                f"Label(s) {unknown.tolist()} not among the classes {classes.tolist()}."
+            )
+
+    # ------------------------------------------------------------ predicting
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predict class labels for ``X`` with the current model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities for ``X``, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """Log class probabilities for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """Decision scores of the current model for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return self.estimator_.decision_function(X)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = inner.non_deterministic
+        if inner.classifier_tags is not None:
+            tags.classifier_tags.poor_score = inner.classifier_tags.poor_score
+        return tags
