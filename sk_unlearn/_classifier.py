@@ -306,6 +306,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             label is not among the retained rows; nothing is changed.
         """
         check_is_fitted(self)
+        self._validate_params()
         X = validate_data(self, X, dtype=_DTYPES, reset=False)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)

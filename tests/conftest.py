@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sk_unlearn.datasets import load_digits_split
+
+MNIST_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """Digits scaled to [0, 1], split into train and test."""
+    return load_digits_split(random_state=0)
+
+
+@pytest.fixture
+def recorded_batches(monkeypatch):
+    """Every mini-batch handed to an adapter's forget_step, in order."""
+    from sk_unlearn import _backends
+
+    batches: list[tuple[np.ndarray, np.ndarray, float | None]] = []
+    for adapter in _backends.ADAPTERS:
+        original = adapter.forget_step
+
+        def spy(self, X, y, rate, _original=original):
+            batches.append((X.copy(), y.copy(), rate))
+            return _original(self, X, y, rate)
+
+        monkeypatch.setattr(adapter, "forget_step", spy)
+    return batches
+
+
+def state_bytes(clf) -> bytes:
+    """Everything the estimator keeps, as bytes: equal bytes, equal state."""
+    return pickle.dumps(clf)
