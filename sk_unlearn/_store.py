@@ -32,8 +32,8 @@ def row_digest(row: np.ndarray) -> bytes:
 def _digests(X: np.ndarray) -> list[bytes]:
     out: list[bytes] = []
     for start in range(0, X.shape[0], _HASH_CHUNK):
-        block = np.ascontiguousarray(X[start : start + _HASH_CHUNK], dtype=np.float64)
-        block += 0.0
+        # "+ 0.0" makes a fresh array: never write into the caller's X.
+        block = np.ascontiguousarray(X[start : start + _HASH_CHUNK], dtype=np.float64) + 0.0
         out.extend(hashlib.sha256(r).digest() for r in block)
     return out
 
