@@ -37,6 +37,18 @@ from ._store import RowStore
 _DTYPES = [np.float64, np.float32]
 
 
+def _generator(random_state: int | np.random.RandomState | None) -> np.random.Generator:
+    """A NumPy Generator seeded from a scikit-learn ``random_state``.
+
+    A Generator's state is a small dict, so saving it for rollback costs ~1 us
+    per request instead of ~50 us for a RandomState.
+    """
+    if isinstance(random_state, Integral):
+        return np.random.default_rng(int(random_state))
+    # None or a RandomState: draw the seed from it, as scikit-learn does for sub-seeds.
+    return np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 def _estimator_has(attr: str):  # type: ignore[no-untyped-def]
     """True when the fitted (else the unfitted) inner estimator has ``attr``."""
 
@@ -260,7 +272,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator_ = estimator
         self.classes_ = classes
         self._store = store
-        self._rng = check_random_state(self.random_state)
+        self._rng = _generator(self.random_state)
         self.n_forgotten_ = 0
         self.n_retrains_ = 0
         self.deletion_log_: list[DeletionRecord] = []
@@ -308,7 +320,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         self._validate_params()
         X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        y = column_or_1d(y, warn=True)
+        y = np.asarray(y)
+        if y.ndim != 1:
+            y = column_or_1d(y, warn=True)  # scikit-learn's message and column-vector warning
         check_consistent_length(X, y)
         self._check_known_labels(y, self.classes_)
         n_relabels = self._n_relabels_for(self.classes_)
@@ -352,7 +366,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _snapshot(self) -> tuple[Any, ...]:
         return (
             copy.deepcopy(self.estimator_),
-            self._rng.get_state(),
+            self._rng.bit_generator.state,
             self._n_since_retrain,
             self.n_retrains_,
             self._n_trained_rows,
@@ -361,7 +375,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _restore(self, snapshot: tuple[Any, ...]) -> None:
         estimator, rng_state, since, retrains, trained_rows = snapshot
         self.estimator_ = estimator
-        self._rng.set_state(rng_state)
+        self._rng.bit_generator.state = rng_state
         self._n_since_retrain = since
         self.n_retrains_ = retrains
         self._n_trained_rows = trained_rows
@@ -449,8 +463,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     @staticmethod
     def _check_known_labels(y: np.ndarray, classes: np.ndarray) -> None:
-        unknown = np.setdiff1d(np.unique(y), classes)
-        if unknown.size:
+        known = np.isin(y, classes)
+        if not known.all():
+            unknown = np.unique(y[~known])
             raise ValueError(
                 f"Label(s) {unknown.tolist()} not among the classes {classes.tolist()}."
             )

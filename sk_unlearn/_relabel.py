@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.random import RandomState
 
 
 def complementary_labels(
-    label: Any, classes: np.ndarray, n_relabels: int, rng: RandomState
+    label: Any, classes: np.ndarray, n_relabels: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Draw ``n_relabels`` distinct labels from ``classes``, never ``label``.
 
@@ -27,7 +26,7 @@ def complementary_labels(
         All labels the classifier knows.
     n_relabels : int
         How many wrong labels to draw, at most ``n_classes - 1``.
-    rng : RandomState
+    rng : numpy.random.Generator
         Source of randomness.
 
     Returns
@@ -38,7 +37,7 @@ def complementary_labels(
     --------
     >>> import numpy as np
     >>> from sk_unlearn._relabel import complementary_labels
-    >>> rng = np.random.RandomState(0)
+    >>> rng = np.random.default_rng(0)
     >>> labels = complementary_labels(2, np.arange(4), 3, rng)
     >>> sorted(labels.tolist())
     [0, 1, 3]
@@ -49,7 +48,7 @@ def complementary_labels(
             f"n_relabels must be between 1 and n_classes - 1 = {wrong.size}; "
             f"got {n_relabels}."
         )
-    return wrong[rng.choice(wrong.size, size=n_relabels, replace=False)]
+    return wrong[rng.permutation(wrong.size)[:n_relabels]]
 
 
 def relabel_batch(

@@ -13,7 +13,6 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy.random import RandomState
 
 _HASH_CHUNK = 4096
 
@@ -174,7 +173,7 @@ class RowStore:
         self,
         label: Hashable,
         n: int,
-        rng: RandomState,
+        rng: np.random.Generator,
         exclude: Iterable[int] = (),
     ) -> np.ndarray:
         """Positions of up to ``n`` distinct retained rows of class ``label``.
@@ -193,7 +192,7 @@ class RowStore:
             return pool[rng.choice(pool.size, size=n, replace=False)]
         chosen: dict[int, None] = {}
         while len(chosen) < n:
-            for draw in rng.randint(0, len(members), size=n - len(chosen)):
+            for draw in rng.integers(0, len(members), size=n - len(chosen)):
                 position = members[draw]
                 if position not in excluded:
                     chosen[position] = None

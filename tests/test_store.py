@@ -86,7 +86,7 @@ def test_locate_explains_each_kind_of_miss():
 
 
 def test_sample_class_returns_distinct_rows_of_that_class_only():
-    rng = np.random.RandomState(0)
+    rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], [500, 20, 3])
     X = np.arange(y.size * 2, dtype=float).reshape(-1, 2)
     store = _store(X, y)
