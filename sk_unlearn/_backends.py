@@ -77,6 +77,8 @@ class EstimatorAdapter:
 
     #: Human-readable name of what ``unlearning_rate`` sets for this family.
     rate_parameter: ClassVar[str | None] = None
+    #: The rate ``unlearning_rate="auto"`` stands for (None: the estimator's own).
+    default_unlearning_rate: ClassVar[float | None] = None
 
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
@@ -116,6 +118,8 @@ class SGDAdapter(EstimatorAdapter):
     """
 
     rate_parameter = "eta0 with learning_rate='constant' (C for PassiveAggressive)"
+    # Closest to naive retraining in benchmarks/results/tune_defaults.md (MNIST).
+    default_unlearning_rate = 1e-4
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
@@ -152,6 +156,8 @@ class MLPAdapter(EstimatorAdapter):
     """
 
     rate_parameter = "learning_rate_init (on the estimator and its optimizer)"
+    # Closest to naive retraining in benchmarks/results/tune_defaults.md (MNIST).
+    default_unlearning_rate = 1e-4
     _BOOKKEEPING = (
         "t_",
         "n_iter_",
@@ -187,7 +193,8 @@ class PartialFitAdapter(EstimatorAdapter):
     """Any other classifier with ``partial_fit``.
 
     The step is one plain ``partial_fit`` call. Such estimators expose no
-    known learning-rate setting, so only ``unlearning_rate=None`` is accepted.
+    known learning-rate setting, so only ``unlearning_rate=None`` (or
+    ``"auto"``, which means None here) is accepted.
     """
 
     @classmethod
@@ -198,7 +205,7 @@ class PartialFitAdapter(EstimatorAdapter):
         if rate is not None:
             raise ValueError(
                 f"{type(self.estimator).__name__} has no learning rate that "
-                "sk_unlearn knows how to set; use unlearning_rate=None."
+                "sk_unlearn knows how to set; use unlearning_rate=None or 'auto'."
             )
         self.estimator.partial_fit(X, y)
 

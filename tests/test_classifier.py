@@ -94,7 +94,7 @@ def test_relabel_batch_has_distinct_wrong_labels_and_same_class_replay(
 
 def test_n_relabels_draws_a_subset_of_wrong_labels(digits, recorded_batches):
     clf = UnlearnableClassifier(
-        SGDClassifier(random_state=0), n_relabels=3, random_state=1
+        SGDClassifier(random_state=0), n_relabels=3, n_replay=0, random_state=1
     ).fit(digits.X_train, digits.y_train)
     clf.forget(digits.X_train[:30], digits.y_train[:30])
     drawn = set()
@@ -156,6 +156,16 @@ def test_sgd_step_runs_at_the_unlearning_rate_and_restores_settings(digits, reco
 
     after = {k: getattr(clf.estimator_, k) for k in before}
     assert after == before  # schedule, rate and counters untouched
+
+
+def test_defaults_are_the_measured_ones(digits, recorded_batches):
+    clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
+    assert clf.unlearning_rate == "auto" and clf.n_replay == 32
+    clf.fit(digits.X_train, digits.y_train).forget(digits.X_train[:1], digits.y_train[:1])
+    Xb, yb, rate = recorded_batches[0]
+    assert rate == 1e-4 and len(yb) == 9 + 32
+    assert clf.deletion_log_[0].unlearning_rate == 1e-4
+    assert clf.deletion_log_[0].n_replay == 32
 
 
 def test_sgd_rate_none_uses_the_estimators_own_schedule(digits, recorded_batches):
@@ -231,12 +241,13 @@ def test_passive_aggressive_rate_sets_its_aggressiveness(digits, recorded_batche
 
 
 def test_generic_partial_fit_backend_requires_rate_none(digits):
-    clf = UnlearnableClassifier(MultinomialNB(), random_state=0).fit(
+    clf = UnlearnableClassifier(MultinomialNB(), n_replay=2, random_state=0).fit(
         digits.X_train, digits.y_train
     )
     counts = clf.estimator_.class_count_.copy()
-    clf.forget(digits.X_train[:1], digits.y_train[:1])
-    assert clf.estimator_.class_count_.sum() == counts.sum() + 9
+    clf.forget(digits.X_train[:1], digits.y_train[:1])  # "auto" means None here
+    assert clf.estimator_.class_count_.sum() == counts.sum() + 9 + 2
+    assert clf.deletion_log_[0].unlearning_rate is None
     clf.set_params(unlearning_rate=0.1)
     with pytest.raises(ValueError, match="unlearning_rate=None"):
         clf.forget(digits.X_train[1:2], digits.y_train[1:2])

@@ -1,0 +1,69 @@
+"""Smoke test: benchmarks/bench_sgd_mnist.py runs end to end on a tiny MNIST slice."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = REPO_ROOT / "benchmarks" / "bench_sgd_mnist.py"
+MNIST = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
+
+HEADERS = (
+    "| Measurement | median (ms) | p10 (ms) | p90 (ms) | mean (ms) | samples |",
+    "| Measurement | time |",
+    "| Model | test accuracy | forget-set accuracy | retained-set accuracy |",
+)
+NUMBERS = {
+    "ratio": r"Ratio forget/raw, one row per call: (\S+)x \(target <= 1\.3x\): (PASS|FAIL)",
+    "ratio_all": r"Ratio forget/raw, all rows in one call: (\S+)x",
+    "speedup": r"Speedup retrain/forget: (\S+)x \(target >= 1000x\): (PASS|FAIL)",
+}
+
+
+def _load_script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("bench_sgd_mnist", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_sgd_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if not MNIST.is_file():
+        pytest.skip(f"MNIST file not found at {MNIST}")
+    bench = _load_script()
+    out = tmp_path / "sgd_mnist.md"
+    argv = [
+        "--data", str(MNIST),
+        "--n-train", "2000",
+        "--n-test", "1000",
+        "--n-requests", "20",
+        "--repeats", "1",
+        "--retrain-repeats", "1",
+        "--out", str(out),
+    ]
+    results = bench.main(argv)
+    printed = capsys.readouterr().out
+
+    text = out.read_text(encoding="utf-8")
+    for header in HEADERS:
+        assert header in text
+        assert header in printed
+    for stamp in ("- Command: ", "- Date: ", "- Hardware: ", "- Versions: ", "- Seed: 0"):
+        assert stamp in text
+    assert "--n-requests 20" in text
+
+    for key, pattern in NUMBERS.items():
+        for source in (text, printed):
+            match = re.search(pattern, source)
+            assert match, f"{key} line missing"
+            value = float(match.group(1))
+            assert math.isfinite(value) and value > 0, f"{key} = {value}"
+        assert math.isfinite(results[key]) and results[key] > 0
