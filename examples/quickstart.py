@@ -9,6 +9,7 @@ Run it with ``python examples/quickstart.py``.
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -27,6 +28,7 @@ def main() -> dict[str, float]:
     clf.fit(X, y)
     before = clf.score(data.X_test, data.y_test)
 
+    original = copy.deepcopy(clf)
     rng = np.random.RandomState(0)
     forget = rng.choice(len(X), size=max(1, len(X) // 100), replace=False)
 
@@ -42,6 +44,11 @@ def main() -> dict[str, float]:
     naive = clone(clf.estimator).fit(X[keep], y[keep])
     retrain_time = time.perf_counter() - start
 
+    def distance_to_naive(model) -> float:
+        """Mean total-variation distance of predicted probabilities on the test set."""
+        p, q = model.predict_proba(data.X_test), naive.predict_proba(data.X_test)
+        return float(0.5 * np.abs(p - q).sum(axis=1).mean())
+
     results = {
         "n_train": len(X),
         "n_forgotten": len(forget),
@@ -50,6 +57,8 @@ def main() -> dict[str, float]:
         "test_acc_naive": naive.score(data.X_test, data.y_test),
         "forgotten_acc_after": clf.score(X[forget], y[forget]),
         "forgotten_acc_naive": naive.score(X[forget], y[forget]),
+        "tv_original_to_naive": distance_to_naive(original),
+        "tv_after_to_naive": distance_to_naive(clf),
         "ms_per_request": per_request * 1e3,
         "ms_retrain": retrain_time * 1e3,
     }
@@ -59,6 +68,8 @@ def main() -> dict[str, float]:
           f"   (before: {before:.3f})")
     print(f"{'forgotten-row accuracy':24}{results['forgotten_acc_after']:>12.3f}"
           f"{results['forgotten_acc_naive']:>15.3f}")
+    print(f"Distance to the naive model (mean total variation of predict_proba): "
+          f"{results['tv_original_to_naive']:.4f} before, {results['tv_after_to_naive']:.4f} after.")
     print(f"{'time':24}{per_request * 1e3:>9.2f} ms{retrain_time * 1e3:>12.1f} ms"
           f"   ({retrain_time / per_request:.0f}x faster per request)")
     print(f"Deletion log: {len(clf.deletion_log_)} records, e.g. {clf.deletion_log_[0]}")

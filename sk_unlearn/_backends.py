@@ -11,6 +11,7 @@ what kind of estimator it holds.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -88,6 +89,9 @@ class EstimatorAdapter:
         """Whether this adapter can drive ``estimator``."""
         raise NotImplementedError
 
+    def check_settings(self) -> None:
+        """Warn about estimator settings that weaken unlearning (called by fit)."""
+
     def fit(self, X: np.ndarray, y: np.ndarray) -> None:
         """Train the estimator from scratch on ``(X, y)``."""
         self.estimator.fit(X, y)
@@ -133,6 +137,16 @@ class SGDAdapter(EstimatorAdapter):
             if family is not None
         )
         return isinstance(estimator, families)
+
+    def check_settings(self) -> None:
+        if getattr(self.estimator, "average", False):
+            warnings.warn(
+                "SGD with average=True predicts with the average of all iterates, so "
+                "each forget step moves the model by only ~1/(updates so far) of the "
+                "step; use average=False for unlearning.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
         est = self.estimator

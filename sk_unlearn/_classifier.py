@@ -218,7 +218,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         classes = unique_labels(y)
         self._n_relabels_for(classes)
         estimator = clone(self.estimator)
-        adapter_for(estimator).fit(X, y)
+        adapter = adapter_for(estimator)
+        adapter.check_settings()
+        adapter.fit(X, y)
 
         store = RowStore(X.shape[1], X.dtype, classes.dtype)
         store.add(X, y)
@@ -264,7 +266,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._check_known_labels(y, known)
 
         estimator = clone(self.estimator) if first_call else self.estimator_
-        adapter_for(estimator).partial_fit(X, y, classes=known)
+        adapter = adapter_for(estimator)
+        if first_call:
+            adapter.check_settings()
+        adapter.partial_fit(X, y, classes=known)
         if first_call:
             store = RowStore(X.shape[1], X.dtype, known.dtype)
             self._reset_state(estimator, known, store)

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron, SGDClassifier
 from sklearn.naive_bayes import MultinomialNB
@@ -238,6 +239,14 @@ def test_passive_aggressive_rate_sets_its_aggressiveness(digits, recorded_batche
     manual.partial_fit(Xb, yb)
     np.testing.assert_allclose(clf.estimator_.coef_, manual.coef_)
     assert clf.estimator_.eta0 == c_before
+
+
+def test_averaged_sgd_gets_a_warning_at_fit(digits):
+    clf = UnlearnableClassifier(SGDClassifier(average=True, random_state=0))
+    with pytest.warns(UserWarning, match="average=True"):
+        clf.fit(digits.X_train, digits.y_train)
+    with pytest.warns(UserWarning, match="average=True"):
+        clone(clf).partial_fit(digits.X_train, digits.y_train, classes=np.arange(10))
 
 
 def test_generic_partial_fit_backend_requires_rate_none(digits):
