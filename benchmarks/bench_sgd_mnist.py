@@ -87,33 +87,64 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"mnist.npz to read (default: {DEFAULT_DATA} relative to the repository root; "
         "a path given here is relative to the current directory)",
     )
-    p.add_argument("--n-train", type=int, default=None,
-                   help=f"training rows (default: all 60000; {QUICK_N_TRAIN} with --quick)")
+    p.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help=f"training rows (default: all 60000; {QUICK_N_TRAIN} with --quick)",
+    )
     p.add_argument("--n-test", type=int, default=None, help="test rows (default: all 10000)")
-    p.add_argument("--n-requests", type=int, default=None,
-                   help=f"sequential deletion requests (default: 600; {QUICK_N_REQUESTS} "
-                   "with --quick)")
-    p.add_argument("--unlearning-rate", type=_rate, default=defaults["unlearning_rate"],
-                   help="UnlearnableClassifier(unlearning_rate=...) (default: the library's, "
-                   f"{defaults['unlearning_rate']!r})")
-    p.add_argument("--n-replay", type=int, default=defaults["n_replay"],
-                   help="UnlearnableClassifier(n_replay=...) (default: the library's, "
-                   f"{defaults['n_replay']!r})")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seeds SGDClassifier, UnlearnableClassifier and the request draw "
-                   "(default: 0)")
-    p.add_argument("--repeats", type=int, default=3,
-                   help="times the whole request stream (and the one-call forget) is replayed "
-                   "on fresh copies of the fitted model for timing (default: 3)")
-    p.add_argument("--retrain-repeats", type=int, default=None,
-                   help="retrain() calls to time; the fastest is used (default: 2; 1 with "
-                   "--quick)")
-    p.add_argument("--out", default=None,
-                   help=f"Markdown report (default: {DEFAULT_OUT}, or {QUICK_OUT} with --quick, "
-                   "relative to the repository root)")
-    p.add_argument("--quick", action="store_true",
-                   help=f"smoke run: {QUICK_N_TRAIN} training rows, {QUICK_N_REQUESTS} requests, "
-                   "1 retrain (explicit --n-train/--n-requests/--retrain-repeats win)")
+    p.add_argument(
+        "--n-requests",
+        type=int,
+        default=None,
+        help=f"sequential deletion requests (default: 600; {QUICK_N_REQUESTS} with --quick)",
+    )
+    p.add_argument(
+        "--unlearning-rate",
+        type=_rate,
+        default=defaults["unlearning_rate"],
+        help="UnlearnableClassifier(unlearning_rate=...) (default: the library's, "
+        f"{defaults['unlearning_rate']!r})",
+    )
+    p.add_argument(
+        "--n-replay",
+        type=int,
+        default=defaults["n_replay"],
+        help="UnlearnableClassifier(n_replay=...) (default: the library's, "
+        f"{defaults['n_replay']!r})",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds SGDClassifier, UnlearnableClassifier and the request draw (default: 0)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="times the whole request stream (and the one-call forget) is replayed "
+        "on fresh copies of the fitted model for timing (default: 3)",
+    )
+    p.add_argument(
+        "--retrain-repeats",
+        type=int,
+        default=None,
+        help="retrain() calls to time; the fastest is used (default: 2; 1 with --quick)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help=f"Markdown report (default: {DEFAULT_OUT}, or {QUICK_OUT} with --quick, "
+        "relative to the repository root)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_N_TRAIN} training rows, {QUICK_N_REQUESTS} requests, "
+        "1 retrain (explicit --n-train/--n-requests/--retrain-repeats win)",
+    )
     return p
 
 
@@ -148,12 +179,20 @@ def _command_line(argv: list[str] | None) -> str:
 def _git_revision() -> str:
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-            text=True, timeout=10, check=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-            capture_output=True, text=True, timeout=10, check=True,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
         return rev + (" (with uncommitted changes)" if dirty else "")
     except Exception:  # noqa: BLE001 - informational only
@@ -177,8 +216,10 @@ def _versions() -> str:
         from threadpoolctl import threadpool_info
 
         blas = sorted(
-            {f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
-             for i in threadpool_info()}
+            {
+                f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
+                for i in threadpool_info()
+            }
         )
         if blas:
             parts.append("thread pools: " + ", ".join(blas))
@@ -214,8 +255,15 @@ def _raw_copy(clf: UnlearnableClassifier) -> SGDClassifier:
 class _RawBatches:
     """The mini-batch a request is served with, built outside the timed region."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray,
-                 n_relabels: int, n_replay: int, seed: int) -> None:
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        n_relabels: int,
+        n_replay: int,
+        seed: int,
+    ) -> None:
         self.X, self.y, self.classes = X, y, classes
         self.n_relabels, self.n_replay = n_relabels, n_replay
         self.rng = np.random.RandomState(seed)
@@ -226,8 +274,9 @@ class _RawBatches:
         wrong = self.classes[self.classes != label]
         wrong = wrong[self.rng.choice(wrong.size, size=self.n_relabels, replace=False)]
         members = self.by_class[label]
-        replay = members[self.rng.choice(members.size, size=min(self.n_replay, members.size),
-                                         replace=False)]
+        replay = members[
+            self.rng.choice(members.size, size=min(self.n_replay, members.size), replace=False)
+        ]
         X_batch = np.concatenate([np.repeat(x[None, :], self.n_relabels, axis=0), self.X[replay]])
         y_batch = np.concatenate([wrong, self.y[replay]])
         return X_batch, y_batch
@@ -238,9 +287,13 @@ def _accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
 
 
 # -------------------------------------------------------------- measuring
-def _time_stream(fitted: UnlearnableClassifier, X: np.ndarray, y: np.ndarray,
-                 rows: np.ndarray, batches: _RawBatches
-                 ) -> tuple[np.ndarray, np.ndarray, UnlearnableClassifier]:
+def _time_stream(
+    fitted: UnlearnableClassifier,
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    batches: _RawBatches,
+) -> tuple[np.ndarray, np.ndarray, UnlearnableClassifier]:
     """Serve ``rows`` one per ``forget`` call, interleaved with raw partial_fit calls."""
     clf = copy.deepcopy(fitted)
     raw = _raw_copy(fitted)
@@ -268,9 +321,14 @@ def _time_stream(fitted: UnlearnableClassifier, X: np.ndarray, y: np.ndarray,
     return t_raw, t_wrap, clf
 
 
-def _time_one_call(fitted: UnlearnableClassifier, X: np.ndarray, y: np.ndarray,
-                   rows: np.ndarray, batches: _RawBatches, raw_first: bool
-                   ) -> tuple[float, float]:
+def _time_one_call(
+    fitted: UnlearnableClassifier,
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    batches: _RawBatches,
+    raw_first: bool,
+) -> tuple[float, float]:
     """Total seconds of ``forget(all rows)`` and of the raw loop over the same rows."""
     clf = copy.deepcopy(fitted)
     raw = _raw_copy(fitted)
@@ -301,8 +359,10 @@ def _time_one_call(fitted: UnlearnableClassifier, X: np.ndarray, y: np.ndarray,
 
 # ------------------------------------------------------------------ report
 def _fmt_ms(stats: dict[str, float]) -> str:
-    return (f"{stats['median']:.3f} | {stats['p10']:.3f} | {stats['p90']:.3f} | "
-            f"{stats['mean']:.3f} | {stats['n']}")
+    return (
+        f"{stats['median']:.3f} | {stats['p10']:.3f} | {stats['p90']:.3f} | "
+        f"{stats['mean']:.3f} | {stats['n']}"
+    )
 
 
 def _verdict(ok: bool) -> str:
@@ -322,7 +382,7 @@ def _report(ctx: dict[str, Any]) -> str:
         f"- Seed: {a['seed']}",
         f"- Data: {a['data']} ({a['n_train']} training rows, {a['n_test']} test rows, "
         f"{a['n_classes']} classes)",
-        "- Model: `UnlearnableClassifier(SGDClassifier(loss=\"log_loss\", "
+        '- Model: `UnlearnableClassifier(SGDClassifier(loss="log_loss", '
         f"random_state={a['seed']}), "
         f"n_relabels={a['n_relabels_param']!r}, unlearning_rate={a['unlearning_rate']!r}, "
         f"n_replay={a['n_replay']}, random_state={a['seed']})`; batch per request = "
@@ -344,8 +404,7 @@ def _report(ctx: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|",
         f"| raw `partial_fit`, one batch per call | {_fmt_ms(a['raw'])} |",
         f"| `forget`, one row per call | {_fmt_ms(a['wrap'])} |",
-        "| raw `partial_fit`, looped over all requests (per request) | "
-        f"{_fmt_ms(a['raw_loop'])} |",
+        f"| raw `partial_fit`, looped over all requests (per request) | {_fmt_ms(a['raw_loop'])} |",
         f"| `forget`, all rows in one call (per request) | {_fmt_ms(a['wrap_all'])} |",
         "",
         f"- Ratio forget/raw, one row per call: {a['ratio']:.2f}x "
@@ -373,8 +432,9 @@ def _report(ctx: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
     ]
     for name, acc in a["accuracy"]:
-        lines.append(f"| {name} | {acc['test']:.4f} | {acc['forget']:.4f} | "
-                     f"{acc['retained']:.4f} |")
+        lines.append(
+            f"| {name} | {acc['test']:.4f} | {acc['forget']:.4f} | {acc['retained']:.4f} |"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -390,8 +450,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data = load_mnist(args.data, n_train=args.n_train, n_test=args.n_test)
     X, y = data.X_train, data.y_train
     if args.n_requests >= len(y):
-        raise SystemExit(f"--n-requests ({args.n_requests}) must be below the number of "
-                         f"training rows ({len(y)})")
+        raise SystemExit(
+            f"--n-requests ({args.n_requests}) must be below the number of training rows ({len(y)})"
+        )
     rows = np.random.RandomState(args.seed).choice(len(y), size=args.n_requests, replace=False)
 
     def log(msg: str) -> None:

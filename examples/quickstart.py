@@ -64,14 +64,22 @@ def main() -> dict[str, float]:
     }
     print(f"Trained on {len(X)} digits; forgetting {len(forget)} rows (1%), one request each.")
     print(f"{'':24}{'relabeling':>12}{'naive retrain':>15}")
-    print(f"{'test accuracy':24}{results['test_acc_after']:>12.3f}{results['test_acc_naive']:>15.3f}"
-          f"   (before: {before:.3f})")
-    print(f"{'forgotten-row accuracy':24}{results['forgotten_acc_after']:>12.3f}"
-          f"{results['forgotten_acc_naive']:>15.3f}")
-    print(f"Distance to the naive model (mean total variation of predict_proba): "
-          f"{results['tv_original_to_naive']:.4f} before, {results['tv_after_to_naive']:.4f} after.")
-    print(f"{'time':24}{per_request * 1e3:>9.2f} ms{retrain_time * 1e3:>12.1f} ms"
-          f"   ({retrain_time / per_request:.0f}x faster per request)")
+    print(
+        f"{'test accuracy':24}{results['test_acc_after']:>12.3f}{results['test_acc_naive']:>15.3f}"
+        f"   (before: {before:.3f})"
+    )
+    print(
+        f"{'forgotten-row accuracy':24}{results['forgotten_acc_after']:>12.3f}"
+        f"{results['forgotten_acc_naive']:>15.3f}"
+    )
+    print(
+        f"Distance to the naive model (mean total variation of predict_proba): "
+        f"{results['tv_original_to_naive']:.4f} before, {results['tv_after_to_naive']:.4f} after."
+    )
+    print(
+        f"{'time':24}{per_request * 1e3:>9.2f} ms{retrain_time * 1e3:>12.1f} ms"
+        f"   ({retrain_time / per_request:.0f}x faster per request)"
+    )
     print(f"Deletion log: {len(clf.deletion_log_)} records, e.g. {clf.deletion_log_[0]}")
     return results
 

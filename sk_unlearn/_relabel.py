@@ -45,8 +45,7 @@ def complementary_labels(
     wrong = classes[classes != label]
     if not 1 <= n_relabels <= wrong.size:
         raise ValueError(
-            f"n_relabels must be between 1 and n_classes - 1 = {wrong.size}; "
-            f"got {n_relabels}."
+            f"n_relabels must be between 1 and n_classes - 1 = {wrong.size}; got {n_relabels}."
         )
     return wrong[rng.permutation(wrong.size)[:n_relabels]]
 

@@ -155,9 +155,7 @@ class RowStore:
             positions.append(same_label[0])
         return positions
 
-    def _explain_miss(
-        self, i: int, label: Hashable, matching: list[int], free: list[int]
-    ) -> str:
+    def _explain_miss(self, i: int, label: Hashable, matching: list[int], free: list[int]) -> str:
         prefix = f"Row {i} of X (label {label!r}) "
         if free:
             labels = sorted({repr(_key(self._y[p])) for p in free})

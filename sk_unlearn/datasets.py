@@ -22,9 +22,7 @@ MNIST_ENV_VAR = "SK_UNLEARN_MNIST"
 _MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
-def load_digits_split(
-    *, test_size: float = 0.25, random_state: int = 0
-) -> Bunch:
+def load_digits_split(*, test_size: float = 0.25, random_state: int = 0) -> Bunch:
     """scikit-learn's 8x8 digits, scaled to [0, 1] and split stratified.
 
     Parameters

@@ -41,13 +41,20 @@ def test_bench_sgd_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     bench = _load_script()
     out = tmp_path / "sgd_mnist.md"
     argv = [
-        "--data", str(MNIST),
-        "--n-train", "2000",
-        "--n-test", "1000",
-        "--n-requests", "20",
-        "--repeats", "1",
-        "--retrain-repeats", "1",
-        "--out", str(out),
+        "--data",
+        str(MNIST),
+        "--n-train",
+        "2000",
+        "--n-test",
+        "1000",
+        "--n-requests",
+        "20",
+        "--repeats",
+        "1",
+        "--retrain-repeats",
+        "1",
+        "--out",
+        str(out),
     ]
     results = bench.main(argv)
     printed = capsys.readouterr().out

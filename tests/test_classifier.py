@@ -69,9 +69,7 @@ def test_forget_serves_each_row_once_and_erases_it(name, digits):
     assert clf.predict(digits.X_test).shape == digits.y_test.shape
 
 
-def test_relabel_batch_has_distinct_wrong_labels_and_same_class_replay(
-    digits, recorded_batches
-):
+def test_relabel_batch_has_distinct_wrong_labels_and_same_class_replay(digits, recorded_batches):
     clf = UnlearnableClassifier(
         SGDClassifier(loss="log_loss", random_state=0), n_replay=5, random_state=0
     ).fit(digits.X_train, digits.y_train)
@@ -99,7 +97,7 @@ def test_n_relabels_draws_a_subset_of_wrong_labels(digits, recorded_batches):
     ).fit(digits.X_train, digits.y_train)
     clf.forget(digits.X_train[:30], digits.y_train[:30])
     drawn = set()
-    for (Xb, yb, _), label in zip(recorded_batches, digits.y_train[:30]):
+    for (_, yb, _), label in zip(recorded_batches, digits.y_train[:30]):
         assert len(yb) == 3 and len(set(yb.tolist())) == 3 and label not in yb
         drawn.update(yb.tolist())
     assert drawn == set(range(10))  # over 30 requests every label shows up
@@ -112,7 +110,9 @@ def test_n_relabels_larger_than_wrong_labels_is_rejected(digits):
 
 
 def test_string_and_noncontiguous_labels(digits):
-    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
     y = names[digits.y_train]
     clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0).fit(
         digits.X_train, y
@@ -282,7 +282,16 @@ def test_retrain_after_counts_requests(digits):
     clf.forget(digits.X_train[:10], digits.y_train[:10])
     assert clf.n_retrains_ == 2
     assert [r.retrained for r in clf.deletion_log_] == [
-        False, False, False, True, False, False, False, True, False, False
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
     ]
     # The retrain after request 8 saw none of the first 8 rows but rows 8 and 9.
     clf.forget(digits.X_train[10:12], digits.y_train[10:12])
@@ -385,9 +394,7 @@ def test_methods_follow_the_inner_estimator():
 
 def test_estimator_without_partial_fit_is_rejected(digits):
     with pytest.raises(ValueError, match="partial_fit"):
-        UnlearnableClassifier(MLPClassifier(solver="lbfgs")).fit(
-            digits.X_train, digits.y_train
-        )
+        UnlearnableClassifier(MLPClassifier(solver="lbfgs")).fit(digits.X_train, digits.y_train)
 
 
 def test_predictions_match_the_inner_estimator(digits):

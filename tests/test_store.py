@@ -77,7 +77,9 @@ def test_duplicates_one_request_removes_one_copy():
 def test_locate_explains_each_kind_of_miss():
     X = np.array([[1.0, 2.0], [3.0, 4.0]])
     store = _store(X, [0, 1])
-    with pytest.raises(UnknownRowError, match=r"Row 0 of X \(label 1\) matches retained rows with label\(s\) 0"):
+    with pytest.raises(
+        UnknownRowError, match=r"Row 0 of X \(label 1\) matches retained rows with label\(s\) 0"
+    ):
         store.locate(X[:1], [1])
     with pytest.raises(UnknownRowError, match="Row 1 .* requested more often than it is retained"):
         store.locate(X[[0, 0]], [0, 0])
