@@ -213,17 +213,17 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : UnlearnableClassifier
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=_DTYPES)
-        check_classification_targets(y)
-        classes = unique_labels(y)
+        X_arr, y_arr = validate_data(self, X, y, dtype=_DTYPES)
+        check_classification_targets(y_arr)
+        classes = unique_labels(y_arr)
         self._n_relabels_for(classes)
         estimator = clone(self.estimator)
         adapter = adapter_for(estimator)
         adapter.check_settings()
-        adapter.fit(X, y)
+        adapter.fit(X_arr, y_arr)
 
-        store = RowStore(X.shape[1], X.dtype, classes.dtype)
-        store.add(X, y)
+        store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
+        store.add(X_arr, y_arr)
         self._reset_state(estimator, classes, store)
         return self
 
@@ -250,8 +250,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             The updated estimator.
         """
         first_call = not hasattr(self, "estimator_")
-        X, y = validate_data(self, X, y, dtype=_DTYPES, reset=first_call)
-        check_classification_targets(y)
+        X_arr, y_arr = validate_data(self, X, y, dtype=_DTYPES, reset=first_call)
+        check_classification_targets(y_arr)
         if first_call:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -263,18 +263,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 raise ValueError(
                     f"classes={classes!r} is not the same as on the first call: {known!r}."
                 )
-        self._check_known_labels(y, known)
+        self._check_known_labels(y_arr, known)
 
         estimator = clone(self.estimator) if first_call else self.estimator_
         adapter = adapter_for(estimator)
         if first_call:
             adapter.check_settings()
-        adapter.partial_fit(X, y, classes=known)
+        adapter.partial_fit(X_arr, y_arr, classes=known)
         if first_call:
-            store = RowStore(X.shape[1], X.dtype, known.dtype)
+            store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
             self._reset_state(estimator, known, store)
-        self._store.add(X.astype(self._store.X.dtype, copy=False), y)
-        self._n_trained_rows += X.shape[0]
+        self._store.add(X_arr, y_arr)
+        self._n_trained_rows += X_arr.shape[0]
         return self
 
     def _reset_state(self, estimator: Any, classes: np.ndarray, store: RowStore) -> None:
@@ -328,19 +328,20 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._validate_params()
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        y = np.asarray(y)
-        if y.ndim != 1:
-            y = column_or_1d(y, warn=True)  # scikit-learn's message and column-vector warning
-        check_consistent_length(X, y)
-        self._check_known_labels(y, self.classes_)
+        X_arr: np.ndarray = validate_data(self, X, dtype=_DTYPES, reset=False)
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1:
+            y_arr = column_or_1d(y_arr, warn=True)  # sklearn's message and column warning
+        check_consistent_length(X_arr, y_arr)
+        self._check_known_labels(y_arr, self.classes_)
         n_relabels = self._n_relabels_for(self.classes_)
-        positions = self._store.locate(X, y)
+        positions = self._store.locate(X_arr, y_arr)
 
         snapshot = self._snapshot()
         try:
             records = [
-                self._serve(X[i], y[i], positions, i, n_relabels) for i in range(len(positions))
+                self._serve(X_arr[i], y_arr[i], positions, i, n_relabels)
+                for i in range(len(positions))
             ]
         except BaseException:
             self._restore(snapshot)
@@ -486,6 +487,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
 
     # ------------------------------------------------------------ predicting
+    def _validated_X(self, X: ArrayLike) -> np.ndarray:
+        check_is_fitted(self)
+        X_checked: np.ndarray = validate_data(self, X, dtype=_DTYPES, reset=False)
+        return X_checked
+
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels for ``X`` with the current model.
 
@@ -497,9 +503,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        return self.estimator_.predict(X)
+        X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
+        return self.estimator_.predict(X_checked)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -513,9 +518,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        return self.estimator_.predict_proba(X)
+        X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
+        return self.estimator_.predict_proba(X_checked)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
@@ -529,9 +533,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        return self.estimator_.predict_log_proba(X)
+        X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
+        return self.estimator_.predict_log_proba(X_checked)
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X: ArrayLike) -> np.ndarray:
@@ -545,9 +548,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        return self.estimator_.decision_function(X)
+        X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
+        return self.estimator_.decision_function(X_checked)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

@@ -25,7 +25,7 @@ def row_digest(row: np.ndarray) -> bytes:
     with the same values has the same digest.
     """
     canonical = np.ascontiguousarray(row, dtype=np.float64) + 0.0
-    return hashlib.sha256(canonical).digest()
+    return hashlib.sha256(canonical.tobytes()).digest()
 
 
 def _digests(X: np.ndarray) -> list[bytes]:
@@ -33,7 +33,7 @@ def _digests(X: np.ndarray) -> list[bytes]:
     for start in range(0, X.shape[0], _HASH_CHUNK):
         # "+ 0.0" makes a fresh array: never write into the caller's X.
         block = np.ascontiguousarray(X[start : start + _HASH_CHUNK], dtype=np.float64) + 0.0
-        out.extend(hashlib.sha256(r).digest() for r in block)
+        out.extend(hashlib.sha256(r.tobytes()).digest() for r in block)
     return out
 
 
@@ -112,7 +112,14 @@ class RowStore:
         self._digest.extend([None] * (new_capacity - len(self._digest)))
 
     def add(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Append rows ``X`` with labels ``y``."""
+        """Append rows ``X`` with labels ``y``.
+
+        Rows of a wider dtype than those kept so far (float64 after float32)
+        widen the store, so every row is kept with the values it was given.
+        """
+        wider = np.result_type(self._X.dtype, X.dtype)
+        if wider != self._X.dtype:
+            self._X = self._X.astype(wider)
         start, n_new = self._n, X.shape[0]
         digests = _digests(X)
         self._reserve(start + n_new)
@@ -128,7 +135,7 @@ class RowStore:
         self._n += n_new
 
     # ----------------------------------------------------------------- lookup
-    def locate(self, X: np.ndarray, y: Sequence[Hashable]) -> list[int]:
+    def locate(self, X: np.ndarray, y: Sequence[Hashable] | np.ndarray) -> list[int]:
         """Positions of the retained rows matching each ``(X[i], y[i])``.
 
         Each request claims one retained copy; asking for a row twice in one

@@ -361,6 +361,18 @@ def test_partial_fit_rows_become_forgettable_in_any_order(digits):
     assert clf.n_retained_ == len(X) - 6
 
 
+def test_rows_are_found_with_the_values_they_were_learned_with(digits):
+    X32 = digits.X_train.astype(np.float32)
+    clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
+    clf.fit(X32[:1000], digits.y_train[:1000])
+    x64 = digits.X_train[1000:1002] + 1e-9  # not representable in float32
+    clf.partial_fit(x64, digits.y_train[1000:1002])
+    clf.forget(x64, digits.y_train[1000:1002])
+    clf.forget(X32[:2], digits.y_train[:2])
+    clf.forget(X32[2:4].astype(np.float64), digits.y_train[2:4])  # same values, other dtype
+    assert clf.n_forgotten_ == 6
+
+
 def test_partial_fit_needs_classes_first_and_keeps_them(digits):
     X, y = digits.X_train, digits.y_train
     clf = UnlearnableClassifier(SGDClassifier(random_state=0))

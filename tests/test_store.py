@@ -112,3 +112,13 @@ def test_pickle_carries_only_live_rows():
     _consistent(restored)
     restored.add(X[5:6], np.array([0]))  # it keeps growing after a round trip
     assert restored.locate(X[5:6], [0])
+
+
+def test_wider_rows_widen_the_store_so_values_survive_exactly():
+    X32 = np.array([[0.5, 1.0]], dtype=np.float32)
+    store = _store(X32, [0])
+    x64 = np.array([[0.1, 0.2]])  # not representable in float32
+    store.add(x64, np.array([1]))
+    assert store.X.dtype == np.float64
+    assert store.locate(x64, [1]) == [1]
+    assert store.locate(X32, [0]) == [0]
