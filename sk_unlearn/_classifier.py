@@ -269,7 +269,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         adapter = adapter_for(estimator)
         if first_call:
             adapter.check_settings()
-        adapter.partial_fit(X_arr, y_arr, classes=known)
+        train_dtype = X_arr.dtype if first_call else self._train_dtype
+        adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
         if first_call:
             store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
             self._reset_state(estimator, known, store)
@@ -287,6 +288,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.deletion_log_: list[DeletionRecord] = []
         self._n_since_retrain = 0
         self._n_trained_rows = len(store)
+        # SGD cannot mix float32 and float64 batches: feed the estimator the dtype
+        # it was trained with, whatever dtype a later batch arrives in.
+        self._train_dtype = store.X.dtype
 
     @property
     def n_retained_(self) -> int:
@@ -357,7 +361,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Serve request ``i`` of the current call (its row is still stored)."""
         wrong = complementary_labels(label, self.classes_, n_relabels, self._rng)
         replay = self._store.sample_class(label, self.n_replay, self._rng, exclude=positions)
-        X_batch, y_batch = relabel_batch(x, wrong, self._store.X[replay], self._store.y[replay])
+        X_batch, y_batch = relabel_batch(
+            x.astype(self._train_dtype), wrong, self._store.X[replay], self._store.y[replay]
+        )
         adapter = adapter_for(self.estimator_)
         rate = (
             adapter.default_unlearning_rate
@@ -379,22 +385,20 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             retrained=retrained,
         )
 
-    def _snapshot(self) -> tuple[Any, ...]:
-        return (
-            copy.deepcopy(self.estimator_),
-            self._rng.bit_generator.state,
-            self._n_since_retrain,
-            self.n_retrains_,
-            self._n_trained_rows,
-        )
+    # What serving requests may change before the call commits; the retained
+    # rows and the log are only touched after every request succeeded.
+    _ROLLBACK_ATTRS = ("_n_since_retrain", "n_retrains_", "_n_trained_rows", "_train_dtype")
 
-    def _restore(self, snapshot: tuple[Any, ...]) -> None:
-        estimator, rng_state, since, retrains, trained_rows = snapshot
-        self.estimator_ = estimator
-        self._rng.bit_generator.state = rng_state
-        self._n_since_retrain = since
-        self.n_retrains_ = retrains
-        self._n_trained_rows = trained_rows
+    def _snapshot(self) -> dict[str, Any]:
+        state = {name: getattr(self, name) for name in self._ROLLBACK_ATTRS}
+        state["estimator_"] = copy.deepcopy(self.estimator_)
+        state["rng"] = self._rng.bit_generator.state
+        return state
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        self._rng.bit_generator.state = snapshot.pop("rng")
+        for name, value in snapshot.items():
+            setattr(self, name, value)
 
     # ----------------------------------------------------------- retraining
     def retrain(self) -> UnlearnableClassifier:
@@ -453,6 +457,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator = clone(self.estimator)
         adapter_for(estimator).fit(self._store.X[keep], self._store.y[keep])
         self.estimator_ = estimator
+        self._train_dtype = self._store.X.dtype
         self.n_retrains_ += 1
         self._n_since_retrain = 0
         self._n_trained_rows = int(keep.sum())
