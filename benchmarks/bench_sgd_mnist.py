@@ -245,7 +245,7 @@ def _raw_copy(clf: UnlearnableClassifier) -> SGDClassifier:
     raw.early_stopping = False
     rate = clf.unlearning_rate
     if rate == "auto":
-        rate = adapter_for(raw).default_unlearning_rate
+        rate = adapter_for(raw).auto_unlearning_rate()
     if rate is not None:
         raw.learning_rate = "constant"
         raw.eta0 = float(rate)

@@ -93,18 +93,21 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Step size of the unlearning step, which may differ from the learning
         rate. What it sets depends on the estimator: ``eta0`` with a constant
         schedule for the SGD family (``C`` for ``PassiveAggressiveClassifier``),
-        ``learning_rate_init`` for ``MLPClassifier``. ``"auto"`` is 1e-4 for
-        those and ``None`` for other estimators. ``None`` takes each step at
-        the estimator's own training rate and schedule, which collapsed every
-        model we measured (see ``benchmarks/results/tune_defaults.md``). The
+        ``learning_rate_init`` for ``MLPClassifier``. ``"auto"`` is about 1% of
+        the estimator's own step for the SGD family (1e-4 under the
+        ``"optimal"`` schedule, else ``0.01 * eta0``), ``0.1 *
+        learning_rate_init`` for ``MLPClassifier`` and ``None`` for other
+        estimators. ``None`` takes each step at the estimator's own training
+        rate and schedule, which collapsed every model we measured. The
         estimator's own settings are restored after every step.
 
     n_replay : int, default=32
         Retained rows of the forgotten row's class added to the same
         mini-batch (the paper's second remedy against accuracy drift). Costs
-        O(n_replay) per request. The defaults (1e-4, 32) were the setting
-        closest to naive retraining, by accuracy and by output divergence, in
-        our sweep on MNIST with ``SGDClassifier`` and ``MLPClassifier``.
+        O(n_replay) per request. The defaults (``"auto"``, 32) were the
+        settings closest to naive retraining in our sweep on MNIST with
+        ``SGDClassifier``, ``Perceptron`` and ``MLPClassifier``
+        (``benchmarks/results/tune_defaults.md``, docs/benchmarks.md).
 
     retrain_after : int or float, default=None
         Retrain from scratch on the retained rows once this many requests
@@ -366,7 +369,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         adapter = adapter_for(self.estimator_)
         rate = (
-            adapter.default_unlearning_rate
+            adapter.auto_unlearning_rate()
             if isinstance(self.unlearning_rate, str)
             else self.unlearning_rate
         )
@@ -405,7 +408,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Retrain a fresh clone of ``estimator`` on the retained rows.
 
         This is the "naive" unlearning baseline: afterwards the model is
-        exactly what ``fit`` on the retained rows gives, so every request
+        exactly what ``fit`` gives on the retained rows in the order they were
+        learned (the same model, for a seeded estimator), so every request
         served so far is honoured exactly.
 
         Returns
@@ -455,7 +459,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _retrain_on(self, keep: np.ndarray) -> None:
         estimator = clone(self.estimator)
-        adapter_for(estimator).fit(self._store.X[keep], self._store.y[keep])
+        adapter_for(estimator).fit(*self._store.in_learning_order(keep))
         self.estimator_ = estimator
         self._train_dtype = self._store.X.dtype
         self.n_retrains_ += 1

@@ -71,6 +71,10 @@ class RowStore:
         self._by_hash: dict[bytes, list[int]] = {}
         self._by_class: dict[Hashable, list[int]] = {}
         self._class_slot = np.zeros(0, dtype=np.intp)
+        # Insertion sequence numbers: swap-remove reorders the slots, but
+        # retraining should see the rows in the order they were learned.
+        self._seq = np.zeros(0, dtype=np.int64)
+        self._next_seq = 0
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -85,6 +89,18 @@ class RowStore:
     def y(self) -> np.ndarray:
         """The labels of the retained rows (a view)."""
         return self._y[: self._n]
+
+    def in_learning_order(self, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Retained rows and labels in the order they were learned.
+
+        Parameters
+        ----------
+        keep : ndarray of bool of shape (len(self),), default=None
+            Only the rows where this is true.
+        """
+        positions = np.arange(self._n) if keep is None else np.flatnonzero(keep)
+        positions = positions[np.argsort(self._seq[positions], kind="stable")]
+        return self._X[positions], self._y[positions]
 
     def digest(self, position: int) -> bytes:
         """Content digest of the row at ``position``."""
@@ -108,7 +124,9 @@ class RowStore:
         y[: self._n] = self._y[: self._n]
         slot = np.zeros(new_capacity, dtype=np.intp)
         slot[: self._n] = self._class_slot[: self._n]
-        self._X, self._y, self._class_slot = X, y, slot
+        seq = np.zeros(new_capacity, dtype=np.int64)
+        seq[: self._n] = self._seq[: self._n]
+        self._X, self._y, self._class_slot, self._seq = X, y, slot, seq
         self._digest.extend([None] * (new_capacity - len(self._digest)))
 
     def add(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -125,6 +143,8 @@ class RowStore:
         self._reserve(start + n_new)
         self._X[start : start + n_new] = X
         self._y[start : start + n_new] = y
+        self._seq[start : start + n_new] = np.arange(self._next_seq, self._next_seq + n_new)
+        self._next_seq += n_new
         for offset, (d, label) in enumerate(zip(digests, map(_key, y))):
             position = start + offset
             self._digest[position] = d
@@ -220,6 +240,7 @@ class RowStore:
             moved_digest, moved_label = self.digest(last), _key(self._y[last])
             self._X[p] = self._X[last]
             self._y[p] = self._y[last]
+            self._seq[p] = self._seq[last]
             self._digest[p] = moved_digest
             hash_list = self._by_hash[moved_digest]
             hash_list[hash_list.index(last)] = p
@@ -246,5 +267,6 @@ class RowStore:
         state["_X"] = self._X[:n].copy()
         state["_y"] = self._y[:n].copy()
         state["_class_slot"] = self._class_slot[:n].copy()
+        state["_seq"] = self._seq[:n].copy()
         state["_digest"] = self._digest[:n]
         return state

@@ -29,6 +29,7 @@ def _consistent(store: RowStore) -> None:
         for slot, p in enumerate(ps):
             assert store.y[p] == label and store._class_slot[p] == slot
     assert not store._X[n:].any()  # spare capacity holds no data
+    assert len(set(store._seq[:n].tolist())) == n
 
 
 def test_digest_ignores_dtype_and_signed_zero():
@@ -122,3 +123,15 @@ def test_wider_rows_widen_the_store_so_values_survive_exactly():
     assert store.X.dtype == np.float64
     assert store.locate(x64, [1]) == [1]
     assert store.locate(X32, [0]) == [0]
+
+
+def test_learning_order_survives_erasures():
+    X = np.arange(20, dtype=float).reshape(10, 2)
+    y = np.arange(10) % 2
+    store = _store(X, y)
+    store.erase(store.locate(X[[1, 4, 5]], y[[1, 4, 5]]))
+    ordered_X, ordered_y = store.in_learning_order()
+    kept = [0, 2, 3, 6, 7, 8, 9]
+    np.testing.assert_array_equal(ordered_X, X[kept])
+    np.testing.assert_array_equal(ordered_y, y[kept])
+    assert not np.array_equal(store.X, X[kept])  # the slots themselves were reordered
