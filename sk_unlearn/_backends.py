@@ -24,31 +24,12 @@ _MISSING = object()
 
 
 @contextmanager
-def _temporarily(obj: Any, **values: Any) -> Iterator[None]:
-    """Set attributes on ``obj`` for the duration of a block, then restore them.
-
-    Attributes that did not exist before are deleted again afterwards.
-    """
-    saved = {name: getattr(obj, name, _MISSING) for name in values}
-    try:
-        for name, value in values.items():
-            setattr(obj, name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is _MISSING:
-                if hasattr(obj, name):
-                    delattr(obj, name)
-            else:
-                setattr(obj, name, value)
-
-
-@contextmanager
 def _preserved(obj: Any, names: tuple[str, ...]) -> Iterator[None]:
     """Undo any change a block makes to the named attributes of ``obj``.
 
     Used for training bookkeeping (iteration counters, loss curves) that an
-    unlearning step must not advance.
+    unlearning step must not advance. Attributes that did not exist before
+    are deleted again afterwards.
     """
     saved = {name: copy.copy(getattr(obj, name, _MISSING)) for name in names}
     try:
@@ -60,6 +41,15 @@ def _preserved(obj: Any, names: tuple[str, ...]) -> Iterator[None]:
                     delattr(obj, name)
             else:
                 setattr(obj, name, value)
+
+
+@contextmanager
+def _temporarily(obj: Any, **values: Any) -> Iterator[None]:
+    """Set attributes on ``obj`` for the duration of a block, then restore them."""
+    with _preserved(obj, tuple(values)):
+        for name, value in values.items():
+            setattr(obj, name, value)
+        yield
 
 
 class EstimatorAdapter:
