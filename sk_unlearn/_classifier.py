@@ -295,6 +295,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # it was trained with, whatever dtype a later batch arrives in.
         self._train_dtype = store.X.dtype
 
+    def __sklearn_is_fitted__(self) -> bool:
+        # Fitted means trained, not merely validated: a failed first
+        # partial_fit may leave n_features_in_ behind.
+        return hasattr(self, "estimator_")
+
     @property
     def n_retained_(self) -> int:
         """Number of training rows currently kept."""
@@ -329,9 +334,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ------
         NotFittedError
             If the estimator has not been fitted.
+        UnknownRowError
+            A ``ValueError`` naming the first row that matches no retained
+            row with its label (never learned, already forgotten, learned
+            with another label, or requested more often than retained);
+            nothing is changed.
         ValueError
-            If ``X`` is malformed, a label is unknown, or a row with that
-            label is not among the retained rows; nothing is changed.
+            If ``X`` or ``y`` is malformed or a label is unknown; nothing is
+            changed.
         """
         check_is_fitted(self)
         self._validate_params()

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import Perceptron, SGDClassifier
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.neural_network import MLPClassifier
@@ -397,6 +397,8 @@ def test_partial_fit_needs_classes_first_and_keeps_them(digits):
     with pytest.raises(ValueError, match="classes must be passed"):
         clf.partial_fit(X, y)
     assert not hasattr(clf, "estimator_")
+    with pytest.raises(NotFittedError):
+        clf.forget(X[:1], y[:1])
     clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
     with pytest.raises(ValueError, match="not the same as on the first call"):
         clf.partial_fit(X, y, classes=np.arange(11))
