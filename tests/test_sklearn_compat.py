@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import Perceptron, SGDClassifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -31,6 +31,9 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         UnlearnableClassifier(SGDClassifier(loss="log_loss", random_state=0), random_state=0),
+        # No predict_proba: the wrapper must not pretend to have one.
+        UnlearnableClassifier(SGDClassifier(loss="hinge", random_state=0), random_state=0),
+        UnlearnableClassifier(Perceptron(random_state=0), random_state=0),
         UnlearnableClassifier(
             MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0),
             n_replay=2,
