@@ -342,6 +342,22 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ValueError
             If ``X`` or ``y`` is malformed or a label is unknown; nothing is
             changed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import SGDClassifier
+        >>> from sk_unlearn import UnlearnableClassifier
+        >>> X = np.array([[0.0, 0.0], [0.1, 0.2], [1.0, 1.0], [0.9, 1.1]])
+        >>> y = np.array([0, 0, 1, 1])
+        >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
+        >>> clf = clf.fit(X, y).forget(X[:1], y[:1])
+        >>> clf.n_retained_, clf.n_forgotten_
+        (3, 1)
+        >>> clf.forget(X[:1], y[:1])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        sk_unlearn.UnknownRowError: Row 0 of X (label 0) is not among the retained ...
         """
         check_is_fitted(self)
         self._validate_params()
@@ -432,6 +448,17 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ValueError
             If some class has no retained rows left (the retrained model
             could not keep ``classes_``).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import SGDClassifier
+        >>> from sk_unlearn import UnlearnableClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0)).fit(X, y)
+        >>> clf = clf.forget(X[:10], y[:10]).retrain()
+        >>> clf.n_retrains_, clf.n_retained_
+        (1, 140)
         """
         check_is_fitted(self)
         missing = self._classes_without_rows(forgotten=[])

@@ -46,6 +46,9 @@ class UnknownRowError(ValueError):
     """A deletion request names a row that is not among the retained rows."""
 
 
+UnknownRowError.__module__ = "sk_unlearn"  # its public home
+
+
 class RowStore:
     """Training rows with O(1) lookup by content and O(1) erasure.
 
@@ -183,7 +186,7 @@ class RowStore:
         return positions
 
     def _explain_miss(self, i: int, label: Hashable, matching: list[int], free: list[int]) -> str:
-        prefix = f"Row {i} of X (label {label!r}) "
+        prefix = f"Row {i} of X (label {_key(label)!r}) "
         if free:
             labels = sorted({repr(_key(self._y[p])) for p in free})
             reason = f"matches retained rows with label(s) {', '.join(labels)} only"

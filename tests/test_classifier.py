@@ -438,3 +438,28 @@ def test_predictions_match_the_inner_estimator(digits):
     np.testing.assert_allclose(clf.predict_proba(X), clf.estimator_.predict_proba(X))
     np.testing.assert_allclose(clf.decision_function(X), clf.estimator_.decision_function(X))
     assert clf.score(X, digits.y_test) == clf.estimator_.score(X, digits.y_test)
+
+
+def test_a_registered_adapter_takes_precedence(digits, monkeypatch):
+    from sk_unlearn import EstimatorAdapter, _backends, register_adapter
+
+    monkeypatch.setattr(_backends, "ADAPTERS", list(_backends.ADAPTERS))
+    steps = []
+
+    @register_adapter
+    class CountingNB(EstimatorAdapter):
+        @classmethod
+        def supports(cls, estimator):
+            return isinstance(estimator, MultinomialNB)
+
+        def auto_unlearning_rate(self):
+            return 0.5
+
+        def forget_step(self, X, y, rate):
+            steps.append((len(X), rate))
+            self.estimator.partial_fit(X, y)
+
+    clf = UnlearnableClassifier(MultinomialNB(), n_replay=3, random_state=0)
+    clf.fit(digits.X_train, digits.y_train).forget(digits.X_train[:2], digits.y_train[:2])
+    assert steps == [(12, 0.5), (12, 0.5)]
+    assert clf.deletion_log_[0].unlearning_rate == 0.5
