@@ -203,6 +203,10 @@ class MLPAdapter(EstimatorAdapter):
         est = self.estimator
         optimizer = getattr(est, "_optimizer", None)
         est_settings: dict[str, Any] = {"batch_size": X.shape[0], "early_stopping": False}
+        if getattr(est, "best_loss_", 0.0) is None:
+            # Trained with early stopping: the loss-based bookkeeping the step
+            # runs instead needs a number (and is restored afterwards).
+            est_settings["best_loss_"] = np.inf
         opt_settings: dict[str, Any] = {}
         if rate is not None:
             est_settings["learning_rate_init"] = float(rate)

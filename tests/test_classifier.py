@@ -244,6 +244,16 @@ def test_mlp_step_is_one_update_and_leaves_training_state(digits):
     } == kept
 
 
+def test_mlp_with_early_stopping_can_still_forget(digits):
+    """partial_fit refuses early_stopping=True; the forget step turns it off for one step."""
+    clf = UnlearnableClassifier(_mlp(early_stopping=True), random_state=0)
+    clf.fit(digits.X_train, digits.y_train)
+    scores = list(clf.estimator_.validation_scores_)
+    clf.forget(digits.X_train[:3], digits.y_train[:3])
+    assert clf.estimator_.early_stopping is True
+    assert list(clf.estimator_.validation_scores_) == scores
+
+
 def test_passive_aggressive_rate_sets_its_aggressiveness(digits, recorded_batches):
     clf = UnlearnableClassifier(_pa(), unlearning_rate=0.01, random_state=0)
     clf.fit(digits.X_train, digits.y_train)
