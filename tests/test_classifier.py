@@ -289,6 +289,36 @@ def test_generic_partial_fit_backend_requires_rate_none(digits):
     assert clf.n_forgotten_ == 1
 
 
+CONFIGURATIONS = {
+    "sgd-early-stopping": lambda: SGDClassifier(early_stopping=True, random_state=0),
+    "sgd-adaptive": lambda: SGDClassifier(learning_rate="adaptive", eta0=0.01, random_state=0),
+    "sgd-invscaling": lambda: SGDClassifier(learning_rate="invscaling", eta0=0.01, random_state=0),
+    "sgd-class-weight": lambda: SGDClassifier(class_weight={0: 2.0}, random_state=0),
+    "sgd-elasticnet": lambda: SGDClassifier(
+        loss="modified_huber", penalty="elasticnet", random_state=0
+    ),
+    "perceptron-l2": lambda: Perceptron(penalty="l2", random_state=0),
+    "pa-squared-hinge": lambda: _pa().set_params(loss="squared_hinge"),
+    "mlp-sgd-adaptive": lambda: _mlp(
+        solver="sgd", learning_rate="adaptive", learning_rate_init=0.05
+    ),
+    "mlp-nesterov-off": lambda: _mlp(
+        solver="sgd", nesterovs_momentum=False, learning_rate_init=0.05
+    ),
+}
+
+
+@pytest.mark.parametrize("rate", ["auto", None, 1e-3])
+@pytest.mark.parametrize("name", CONFIGURATIONS)
+def test_forget_leaves_every_training_setting_as_it_was(name, rate, digits):
+    clf = UnlearnableClassifier(CONFIGURATIONS[name](), unlearning_rate=rate, random_state=0)
+    clf.fit(digits.X_train, digits.y_train)
+    settings = clf.estimator_.get_params()
+    clf.forget(digits.X_train[:5], digits.y_train[:5])
+    assert clf.estimator_.get_params() == settings
+    assert clf.n_forgotten_ == 5 and clf.score(digits.X_test, digits.y_test) > 0.5
+
+
 # ----------------------------------------------------------------- retraining
 def test_retrain_equals_a_fresh_fit_on_the_retained_rows(digits):
     est = SGDClassifier(random_state=0)
