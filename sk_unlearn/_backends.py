@@ -214,6 +214,8 @@ class MLPAdapter(EstimatorAdapter):
         with (
             _temporarily(est, **est_settings),
             _temporarily(optimizer, **opt_settings),
+            # The "adaptive" SGD schedule may divide its current rate inside the step.
+            _preserved(optimizer, ("learning_rate",) if optimizer is not None else ()),
             _preserved(est, self._BOOKKEEPING),
         ):
             est.partial_fit(X, y)

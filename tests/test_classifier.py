@@ -244,6 +244,22 @@ def test_mlp_step_is_one_update_and_leaves_training_state(digits):
     } == kept
 
 
+def test_adaptive_mlp_schedule_is_not_decayed_by_forget_steps(digits):
+    clf = UnlearnableClassifier(
+        _mlp(solver="sgd", learning_rate="adaptive", learning_rate_init=0.05),
+        unlearning_rate=None,
+        random_state=0,
+    ).fit(digits.X_train, digits.y_train)
+    inner = clf.estimator_
+    # One more epoch without improvement would make sklearn divide the rate by 5.
+    inner._no_improvement_count = inner.n_iter_no_change + 1
+    inner.best_loss_ = 0.0
+    rate = inner._optimizer.learning_rate
+    clf.forget(digits.X_train[:2], digits.y_train[:2])
+    assert clf.estimator_._optimizer.learning_rate == rate
+    assert clf.estimator_._no_improvement_count == inner.n_iter_no_change + 1
+
+
 def test_mlp_with_early_stopping_can_still_forget(digits):
     """partial_fit refuses early_stopping=True; the forget step turns it off for one step."""
     clf = UnlearnableClassifier(_mlp(early_stopping=True), random_state=0)
@@ -314,8 +330,13 @@ def test_forget_leaves_every_training_setting_as_it_was(name, rate, digits):
     clf = UnlearnableClassifier(CONFIGURATIONS[name](), unlearning_rate=rate, random_state=0)
     clf.fit(digits.X_train, digits.y_train)
     settings = clf.estimator_.get_params()
+    optimizer = getattr(clf.estimator_, "_optimizer", None)
+    current_rate = getattr(optimizer, "learning_rate", None)
     clf.forget(digits.X_train[:5], digits.y_train[:5])
     assert clf.estimator_.get_params() == settings
+    assert getattr(getattr(clf.estimator_, "_optimizer", None), "learning_rate", None) == (
+        current_rate
+    )
     assert clf.n_forgotten_ == 5 and clf.score(digits.X_test, digits.y_test) > 0.5
 
 
