@@ -14,7 +14,7 @@ import copy
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 from sklearn import linear_model
@@ -55,9 +55,9 @@ def _temporarily(obj: Any, **values: Any) -> Iterator[None]:
 class EstimatorAdapter:
     """What the meta-estimator needs from one family of estimators.
 
-    Subclasses implement :meth:`supports` and :meth:`forget_step`, and state
-    in :attr:`rate_parameter` which of the estimator's settings the unlearning
-    rate stands for.
+    Subclasses implement :meth:`supports` and :meth:`forget_step`, and say in
+    their docstring which of the estimator's settings the unlearning rate
+    stands for; :meth:`auto_unlearning_rate` gives the rate ``"auto"`` means.
 
     Parameters
     ----------
@@ -65,9 +65,6 @@ class EstimatorAdapter:
         The (possibly fitted) estimator to act on; the adapter holds no other
         state.
     """
-
-    #: Human-readable name of what ``unlearning_rate`` sets for this family.
-    rate_parameter: ClassVar[str | None] = None
 
     def __init__(self, estimator: Any) -> None:
         self.estimator = estimator
@@ -113,8 +110,6 @@ class SGDAdapter(EstimatorAdapter):
     validation split nor slows down the estimator's later learning.
     """
 
-    rate_parameter = "eta0 with learning_rate='constant' (C for PassiveAggressive)"
-
     def auto_unlearning_rate(self) -> float:
         """1e-4 under the ``"optimal"`` schedule, else 1% of ``eta0``.
 
@@ -122,7 +117,9 @@ class SGDAdapter(EstimatorAdapter):
         schedule's step was ~0.01 after training on MNIST), and both were
         the settings in ``benchmarks/results/tune_defaults.md`` that kept
         test accuracy closest to naive retraining (``SGDClassifier``: 1e-4;
-        ``Perceptron``, eta0=1: 1e-2).
+        ``Perceptron``, eta0=1: 1e-2). For the ``"invscaling"`` and
+        ``"adaptive"`` schedules and for ``PassiveAggressiveClassifier``
+        (``C``), 1% is extrapolated, not measured.
         """
         est = self.estimator
         if getattr(est, "learning_rate", None) == "optimal":
@@ -172,8 +169,6 @@ class MLPAdapter(EstimatorAdapter):
     carries over, as it would for one more training step; the loss curve,
     iteration counters and early-stopping bookkeeping are restored.
     """
-
-    rate_parameter = "learning_rate_init (on the estimator and its optimizer)"
 
     def auto_unlearning_rate(self) -> float:
         """10% of ``learning_rate_init`` (1e-4 for the default 1e-3).
