@@ -221,27 +221,22 @@ def test_mlp_step_is_one_update_and_leaves_training_state(digits):
     est = _mlp(batch_size=2, learning_rate_init=0.002)
     clf = UnlearnableClassifier(est, n_replay=8, unlearning_rate=1e-3, random_state=0)
     clf.fit(digits.X_train, digits.y_train)
-    inner = clf.estimator_
-    opt_t = inner._optimizer.t
-    kept = {
-        "batch_size": inner.batch_size,
-        "learning_rate_init": inner.learning_rate_init,
-        "opt_lr_init": inner._optimizer.learning_rate_init,
-        "t_": inner.t_,
-        "n_iter_": inner.n_iter_,
-        "loss_curve_": list(inner.loss_curve_),
-    }
+
+    def training_state(inner):
+        return {
+            "batch_size": inner.batch_size,
+            "learning_rate_init": inner.learning_rate_init,
+            "opt_lr_init": inner._optimizer.learning_rate_init,
+            "t_": inner.t_,
+            "n_iter_": inner.n_iter_,
+            "loss_curve_": list(inner.loss_curve_),
+        }
+
+    opt_t = clf.estimator_._optimizer.t
+    kept = training_state(clf.estimator_)
     clf.forget(digits.X_train[:3], digits.y_train[:3])
-    inner = clf.estimator_
-    assert inner._optimizer.t == opt_t + 3  # exactly one Adam update per request
-    assert {
-        "batch_size": inner.batch_size,
-        "learning_rate_init": inner.learning_rate_init,
-        "opt_lr_init": inner._optimizer.learning_rate_init,
-        "t_": inner.t_,
-        "n_iter_": inner.n_iter_,
-        "loss_curve_": list(inner.loss_curve_),
-    } == kept
+    assert clf.estimator_._optimizer.t == opt_t + 3  # exactly one Adam update per request
+    assert training_state(clf.estimator_) == kept
 
 
 def test_adaptive_mlp_schedule_is_not_decayed_by_forget_steps(digits):
