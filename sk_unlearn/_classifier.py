@@ -32,7 +32,7 @@ from sklearn.utils.validation import (
 from ._backends import adapter_for
 from ._ledger import DeletionRecord
 from ._relabel import complementary_labels, relabel_batch
-from ._store import RowStore
+from ._store import RowStore, label_key
 
 _DTYPES = [np.float64, np.float32]
 
@@ -405,7 +405,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return DeletionRecord(
             request=self.n_forgotten_ + i,
             row_hash=self._store.digest(positions[i]).hex(),
-            label=label.item() if isinstance(label, np.generic) else label,
+            label=label_key(label),
             timestamp=datetime.now(timezone.utc).isoformat(),
             method="relabel",
             n_relabels=n_relabels,
@@ -506,9 +506,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _classes_without_rows(self, forgotten: list[int]) -> list[Any]:
         counts = self._store.class_counts()
         for position in forgotten:
-            label = self._store.y[position]
-            key = label.item() if isinstance(label, np.generic) else label
-            counts[key] -= 1
+            counts[label_key(self._store.y[position])] -= 1
         return [c for c in self.classes_.tolist() if counts.get(c, 0) <= 0]
 
     # ------------------------------------------------------------ validation

@@ -37,7 +37,7 @@ def _digests(X: np.ndarray) -> list[bytes]:
     return out
 
 
-def _key(value: Any) -> Hashable:
+def label_key(value: Any) -> Hashable:
     """A label as a plain Python value, usable as a dict key."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -148,7 +148,7 @@ class RowStore:
         self._y[start : start + n_new] = y
         self._seq[start : start + n_new] = np.arange(self._next_seq, self._next_seq + n_new)
         self._next_seq += n_new
-        for offset, (d, label) in enumerate(zip(digests, map(_key, y))):
+        for offset, (d, label) in enumerate(zip(digests, map(label_key, y))):
             position = start + offset
             self._digest[position] = d
             self._by_hash.setdefault(d, []).append(position)
@@ -186,9 +186,9 @@ class RowStore:
         return positions
 
     def _explain_miss(self, i: int, label: Hashable, matching: list[int], free: list[int]) -> str:
-        prefix = f"Row {i} of X (label {_key(label)!r}) "
+        prefix = f"Row {i} of X (label {label_key(label)!r}) "
         if free:
-            labels = sorted({repr(_key(self._y[p])) for p in free})
+            labels = sorted({repr(label_key(self._y[p])) for p in free})
             reason = f"matches retained rows with label(s) {', '.join(labels)} only"
         elif matching:
             reason = "is requested more often than it is retained"
@@ -209,7 +209,7 @@ class RowStore:
         Positions in ``exclude`` are never returned. Expected cost is O(n)
         when the class is much larger than ``n`` and ``exclude``.
         """
-        members = self._by_class.get(_key(label), [])
+        members = self._by_class.get(label_key(label), [])
         excluded = set(exclude)
         if n <= 0 or not members:
             return np.empty(0, dtype=np.intp)
@@ -234,13 +234,13 @@ class RowStore:
 
     def _erase_one(self, p: int) -> None:
         last = self._n - 1
-        d, label = self.digest(p), _key(self._y[p])
+        d, label = self.digest(p), label_key(self._y[p])
         self._by_hash[d].remove(p)
         if not self._by_hash[d]:
             del self._by_hash[d]
         self._remove_from_class(label, p)
         if p != last:
-            moved_digest, moved_label = self.digest(last), _key(self._y[last])
+            moved_digest, moved_label = self.digest(last), label_key(self._y[last])
             self._X[p] = self._X[last]
             self._y[p] = self._y[last]
             self._seq[p] = self._seq[last]
