@@ -59,15 +59,33 @@ class EstimatorAdapter:
     their docstring which of the estimator's settings the unlearning rate
     stands for; :meth:`auto_unlearning_rate` gives the rate ``"auto"`` means.
 
+    Predictions go through the adapter too (:meth:`predict`,
+    :meth:`predict_proba`), so a backend whose estimator speaks in class
+    indices rather than labels (skorch) can translate.
+
     Parameters
     ----------
     estimator : estimator instance
         The (possibly fitted) estimator to act on; the adapter holds no other
         state.
+    classes : ndarray of shape (n_classes,), default=None
+        The meta-estimator's ``classes_`` (sorted), for backends that need to
+        map labels to indices.
+    unlearning_optimizer : None, str or callable, default=None
+        The meta-estimator's ``unlearning_optimizer``; only backends with a
+        choice of optimizer accept anything but None (see
+        :meth:`check_unlearning_optimizer`).
     """
 
-    def __init__(self, estimator: Any) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        classes: np.ndarray | None = None,
+        unlearning_optimizer: Any = None,
+    ) -> None:
         self.estimator = estimator
+        self.classes = classes
+        self.unlearning_optimizer = unlearning_optimizer
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
@@ -76,6 +94,19 @@ class EstimatorAdapter:
 
     def check_settings(self) -> None:
         """Warn about estimator settings that weaken unlearning (called by fit)."""
+
+    def check_unlearning_optimizer(self) -> None:
+        """Reject an ``unlearning_optimizer`` this backend cannot use.
+
+        The scikit-learn estimators have their optimizer built in, so only
+        ``None`` (the estimator's own) is accepted here.
+        """
+        if self.unlearning_optimizer is not None:
+            raise ValueError(
+                f"unlearning_optimizer={self.unlearning_optimizer!r} needs a backend with a "
+                f"choice of optimizer (skorch); {type(self.estimator).__name__} steps with its "
+                "own. Use unlearning_optimizer=None."
+            )
 
     def auto_unlearning_rate(self) -> float | None:
         """The rate ``unlearning_rate="auto"`` stands for (None: the estimator's own)."""
@@ -96,6 +127,26 @@ class EstimatorAdapter:
         training settings are the same afterwards as before.
         """
         raise NotImplementedError
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted labels (in the meta-estimator's label space)."""
+        return self.estimator.predict(X)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes``."""
+        return self.estimator.predict_proba(X)
+
+    def snapshot(self) -> Any:
+        """Everything a forget step may change, for :meth:`restore`.
+
+        The default is a deep copy of the estimator; backends with large
+        models can save only what a step touches.
+        """
+        return copy.deepcopy(self.estimator)
+
+    def restore(self, snapshot: Any) -> Any:
+        """The estimator as it was when ``snapshot`` was taken."""
+        return snapshot
 
 
 class SGDAdapter(EstimatorAdapter):
@@ -247,8 +298,10 @@ def register_adapter(adapter: type[EstimatorAdapter]) -> type[EstimatorAdapter]:
     return adapter
 
 
-def adapter_for(estimator: Any) -> EstimatorAdapter:
-    """The adapter that drives ``estimator``.
+def adapter_for(
+    estimator: Any, classes: np.ndarray | None = None, unlearning_optimizer: Any = None
+) -> EstimatorAdapter:
+    """The adapter that drives ``estimator`` (arguments as for :class:`EstimatorAdapter`).
 
     Raises
     ------
@@ -257,7 +310,7 @@ def adapter_for(estimator: Any) -> EstimatorAdapter:
     """
     for adapter in ADAPTERS:
         if adapter.supports(estimator):
-            return adapter(estimator)
+            return adapter(estimator, classes, unlearning_optimizer)
     raise TypeError(
         "UnlearnableClassifier needs a classifier with partial_fit (e.g. "
         "SGDClassifier, Perceptron, MLPClassifier with solver='sgd' or 'adam'); "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from datetime import datetime, timezone
@@ -29,7 +28,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._backends import adapter_for
+from . import _skorch  # noqa: F401  (registers the skorch adapter; imports no torch)
+from ._backends import EstimatorAdapter, adapter_for
 from ._ledger import DeletionRecord
 from ._relabel import complementary_labels, relabel_batch
 from ._store import RowStore, label_key
@@ -115,6 +115,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         length ``l``). A float in (0, 1) is a fraction of the rows the model
         was trained on. ``None`` never retrains automatically.
 
+    unlearning_optimizer : None, str or callable, default=None
+        The optimizer that takes the unlearning step, for backends that have
+        a choice (skorch). ``None`` is the estimator's own training optimizer
+        at ``unlearning_rate``, its state carried on. A torch optimizer name
+        (``"sgd"``, ``"adam"``, ``"adadelta"``, ...) or a factory called as
+        ``factory(params, lr=unlearning_rate)`` builds a separate optimizer,
+        fresh for every request (no state is shared between requests or with
+        training). The scikit-learn backends accept only ``None``.
+
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
 
@@ -179,6 +188,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],
+        "unlearning_optimizer": [None, str, callable],
         "random_state": ["random_state"],
     }
 
@@ -190,6 +200,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
         retrain_after: int | float | None = None,
+        unlearning_optimizer: Any = None,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.estimator = estimator
@@ -197,6 +208,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.unlearning_rate = unlearning_rate
         self.n_replay = n_replay
         self.retrain_after = retrain_after
+        self.unlearning_optimizer = unlearning_optimizer
         self.random_state = random_state
 
     # ------------------------------------------------------------ learning
@@ -221,8 +233,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         classes = unique_labels(y_arr)
         self._n_relabels_for(classes)
         estimator = clone(self.estimator)
-        adapter = adapter_for(estimator)
+        adapter = self._adapter(estimator, classes)
         adapter.check_settings()
+        adapter.check_unlearning_optimizer()
         adapter.fit(X_arr, y_arr)
 
         store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
@@ -269,9 +282,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._check_known_labels(y_arr, known)
 
         estimator = clone(self.estimator) if first_call else self.estimator_
-        adapter = adapter_for(estimator)
+        adapter = self._adapter(estimator, known)
         if first_call:
             adapter.check_settings()
+            adapter.check_unlearning_optimizer()
         train_dtype = X_arr.dtype if first_call else self._train_dtype
         adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
         if first_call:
@@ -294,6 +308,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # SGD cannot mix float32 and float64 batches: feed the estimator the dtype
         # it was trained with, whatever dtype a later batch arrives in.
         self._train_dtype = store.X.dtype
+
+    def _adapter(
+        self, estimator: Any = None, classes: np.ndarray | None = None
+    ) -> EstimatorAdapter:
+        """The adapter for ``estimator`` (default ``estimator_``) with this wrapper's settings."""
+        return adapter_for(
+            self.estimator_ if estimator is None else estimator,
+            self.classes_ if classes is None else classes,
+            self.unlearning_optimizer,
+        )
 
     def __sklearn_is_fitted__(self) -> bool:
         # Fitted means trained, not merely validated: a failed first
@@ -368,6 +392,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_consistent_length(X_arr, y_arr)
         self._check_known_labels(y_arr, self.classes_)
         n_relabels = self._n_relabels_for(self.classes_)
+        self._adapter().check_unlearning_optimizer()
         positions = self._store.locate(X_arr, y_arr)
 
         snapshot = self._snapshot()
@@ -393,7 +418,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X_batch, y_batch = relabel_batch(
             x.astype(self._train_dtype), wrong, self._store.X[replay], self._store.y[replay]
         )
-        adapter = adapter_for(self.estimator_)
+        adapter = self._adapter()
         rate = (
             adapter.auto_unlearning_rate()
             if isinstance(self.unlearning_rate, str)
@@ -420,12 +445,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _snapshot(self) -> dict[str, Any]:
         state = {name: getattr(self, name) for name in self._ROLLBACK_ATTRS}
-        state["estimator_"] = copy.deepcopy(self.estimator_)
+        adapter = self._adapter()
+        state["estimator_"] = (adapter, adapter.snapshot())
         state["rng"] = self._rng.bit_generator.state
         return state
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         self._rng.bit_generator.state = snapshot.pop("rng")
+        adapter, saved = snapshot.pop("estimator_")
+        self.estimator_ = adapter.restore(saved)
         for name, value in snapshot.items():
             setattr(self, name, value)
 
@@ -496,7 +524,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _retrain_on(self, keep: np.ndarray) -> None:
         estimator = clone(self.estimator)
-        adapter_for(estimator).fit(*self._store.in_learning_order(keep))
+        self._adapter(estimator).fit(*self._store.in_learning_order(keep))
         self.estimator_ = estimator
         self._train_dtype = self._store.X.dtype
         self.n_retrains_ += 1
@@ -548,7 +576,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
         """
         X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
-        return self.estimator_.predict(X_checked)
+        return self._adapter().predict(X_checked)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -563,7 +591,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
-        return self.estimator_.predict_proba(X_checked)
+        return self._adapter().predict_proba(X_checked)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
