@@ -160,7 +160,8 @@ class HeldOutReference:
                 "HeldOutReference needs a non-empty 2-d X and a 1-d y of the same length; "
                 f"got shapes {X_arr.shape} and {y_arr.shape}."
             )
-        self.X = X_arr
+        # A DataFrame stays one, so a model fitted with feature names sees them.
+        self.X = X if hasattr(X, "columns") else X_arr
         self.y = y_arr
 
     def __repr__(self) -> str:

@@ -675,8 +675,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _retrain_reference(self) -> UnlearnableClassifier:
         """The naive model on the retained rows, wrapped like ``self``; cached."""
-        key = (self.model_version_, repr(self.estimator.get_params(deep=True)))
-        cached = getattr(self, "_reference_cache", None)
+        key = self._reference_key()
+        cached: tuple[Any, UnlearnableClassifier] | None = getattr(self, "_reference_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
         missing = self._classes_without_rows(forgotten=[])
@@ -688,6 +688,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         view = self._wrapped(self._fresh_fit())
         self._reference_cache = (key, view)
         return view
+
+    def _reference_key(self) -> tuple[int, str]:
+        # The parameters too: set_params(estimator__...) changes the recipe, not the model.
+        return self.model_version_, repr(self.estimator.get_params(deep=True))
 
     def _wrapped(self, estimator: Any) -> UnlearnableClassifier:
         """A fitted-looking wrapper around ``estimator`` that predicts like ``self``.
@@ -720,8 +724,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._bump_version()
         mark_latest_retrained(self.deletion_log_)
         if view is not None:  # still the naive model of the new version
-            key = (self.model_version_, repr(self.estimator.get_params(deep=True)))
-            self._reference_cache = (key, view)
+            self._reference_cache = (self._reference_key(), view)
         return True
 
     def _retained_rows(self) -> tuple[np.ndarray, np.ndarray]:
