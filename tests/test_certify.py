@@ -81,7 +81,7 @@ def test_memorized_rows_score_far_above_a_model_that_never_saw_them(mislabeled):
 
 
 def test_held_out_reference_tells_training_rows_from_unseen_ones(digits, mislabeled):
-    X, y, _, keep = mislabeled
+    X, y, wrong, keep = mislabeled
     members, labels = X[keep][:60], y[keep][:60]
     reference = HeldOutReference(digits.X_test, digits.y_test)
     fitted = UnlearnableClassifier(_memorizing_mlp()).fit(X[keep], y[keep])
@@ -95,6 +95,8 @@ def test_held_out_reference_tells_training_rows_from_unseen_ones(digits, mislabe
     assert seen.mean > unseen.mean + 0.1
     assert abs(unseen.mean) < 0.25
     assert np.all((-1 <= seen.divergences) & (seen.divergences <= 1))
+    # Unusual rows: the naive model fits mislabeled rows worse than typical unseen rows.
+    assert fitted.certify(X[wrong], y[wrong], reference=reference).mean < 0
 
 
 def test_held_out_mean_is_twice_the_attack_auc_minus_one(digits):

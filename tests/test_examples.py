@@ -30,3 +30,9 @@ def test_tune_unlearning_prefers_a_rate_that_keeps_the_model(capsys):
     assert all(scores[(1.0, n_replay)] < best for n_replay in (0, 32))
     assert results["test_acc"] > 0.9
     assert 0.0 <= results["certificate"].mean <= 1.0
+
+
+def test_every_example_script_is_run_by_a_test_here():
+    source = Path(__file__).read_text()
+    missing = [p.name for p in EXAMPLES.glob("*.py") if f'"{p.name}"' not in source]
+    assert missing == []
