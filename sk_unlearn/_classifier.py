@@ -122,8 +122,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         When a certificate from :meth:`certify` has a mean divergence above
         this, the model is retrained from scratch on the retained rows right
         away, so that every removal so far is served exactly (the paper's
-        maximum divergence). It is in the units of the certificate's measure
-        (see :class:`Certificate`). ``None`` never retrains on a certificate.
+        maximum divergence). Only :meth:`certify` checks it, and only when a
+        removal was requested since the last training from scratch. It is in
+        the units of the certificate's measure (see :class:`Certificate`).
+        ``None`` never retrains on a certificate.
 
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
@@ -555,8 +557,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         and the certificate's mean is above it, the model is retrained from
         scratch on the retained rows (``n_retrains_`` grows, the latest
         record in ``deletion_log_`` gets ``retrained=True``, and the
-        certificate says ``retrained=True``). Otherwise nothing about the
-        model changes: not its predictions, not its random state.
+        certificate says ``retrained=True``), unless no removal was requested
+        since the model was last trained from scratch (then every removal is
+        already served exactly; a ``UserWarning`` says so). Otherwise nothing
+        about the model changes: not its predictions, not its random state.
 
         Probabilities come from :meth:`predict_proba`, or, for estimators
         without it (hinge-loss SGD, ``Perceptron``), from the softmax of
@@ -708,7 +712,17 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return view
 
     def _retrain_for_certificate(self, view: UnlearnableClassifier | None) -> bool:
-        """Retrain after a certificate over ``max_divergence``; False if impossible."""
+        """Retrain after a certificate over ``max_divergence``; False if pointless or impossible."""
+        if self._n_since_retrain == 0:
+            warnings.warn(
+                "Certificate over max_divergence, but no removal was requested since the "
+                "model was last trained from scratch: every removal is already served "
+                "exactly, so it is not retrained (is max_divergence below the reference's "
+                "own noise?).",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
         missing = self._classes_without_rows(forgotten=[])
         if missing:
             warnings.warn(

@@ -181,9 +181,22 @@ def test_certificate_within_max_divergence_changes_nothing(digits):
 
 def test_held_out_certificate_over_threshold_retrains_too(digits):
     X, y = digits.X_train, digits.y_train
-    clf = _sgd(max_divergence=0.0).fit(X[:300], y[:300])
-    cert = clf.certify(X[:100], y[:100], reference=HeldOutReference(digits.X_test, digits.y_test))
+    clf = _sgd(max_divergence=0.0).fit(X[:300], y[:300]).forget(X[:100], y[:100])
+    reference = HeldOutReference(digits.X_test, digits.y_test)
+    cert = clf.certify(X[:100], y[:100], reference=reference)
     assert cert.mean > 0 and cert.retrained is True and clf.n_retrains_ == 1
+
+
+def test_no_retraining_when_every_removal_is_already_served_exactly(digits):
+    X, y = digits.X_train, digits.y_train
+    reference = HeldOutReference(digits.X_test, digits.y_test)
+    clf = _sgd(max_divergence=0.0).fit(X[:300], y[:300])
+    for ready in (clf, clf.forget(X[:50], y[:50]).retrain()):
+        before = state_bytes(ready)
+        with pytest.warns(UserWarning, match="already served exactly"):
+            cert = ready.certify(X[:100], y[:100], reference=reference)
+        assert cert.within_threshold is False and cert.retrained is False
+        assert state_bytes(ready) == before
 
 
 def test_retraining_impossible_warns_and_keeps_the_model(digits):
