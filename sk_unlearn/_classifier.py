@@ -77,7 +77,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     The training rows are kept (as a copy) so that requests can be
     recognised, rows replayed and the model retrained; a forgotten row is
-    erased from that copy.
+    erased from that copy. :meth:`certify` measures how far the model is from
+    one retrained without the forgotten rows, and retrains once that passes
+    ``max_divergence``.
 
     Parameters
     ----------
