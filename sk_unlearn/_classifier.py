@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
+from dataclasses import replace
 from datetime import datetime, timezone
 from numbers import Integral, Real
 from typing import Any
@@ -30,9 +32,11 @@ from sklearn.utils.validation import (
 
 from . import _skorch  # noqa: F401  (registers the skorch adapter; imports no torch)
 from ._backends import EstimatorAdapter, adapter_for
-from ._ledger import DeletionRecord
+from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
+from ._ledger import DeletionRecord, mark_latest_retrained
 from ._relabel import complementary_labels, relabel_batch
 from ._store import RowStore, label_key
+from .metrics import class_probabilities, cosine_divergence
 
 _DTYPES = [np.float64, np.float32]
 
@@ -74,7 +78,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     The training rows are kept (as a copy) so that requests can be
     recognised, rows replayed and the model retrained; a forgotten row is
-    erased from that copy.
+    erased from that copy. :meth:`certify` measures how far the model is from
+    one retrained without the forgotten rows, and retrains once that passes
+    ``max_divergence``.
 
     Parameters
     ----------
@@ -123,6 +129,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``factory(params, lr=unlearning_rate)`` builds a separate optimizer,
         fresh for every request (no state is shared between requests or with
         training). The scikit-learn backends accept only ``None``.
+    max_divergence : float or None, default=None
+        When a certificate from :meth:`certify` has a mean divergence above
+        this, the model is retrained from scratch on the retained rows right
+        away, so that every removal so far is served exactly (the paper's
+        maximum divergence). Only :meth:`certify` checks it, and only when a
+        removal was requested since the last training from scratch. It is in
+        the units of the certificate's measure (see :class:`Certificate`).
+        ``None`` never retrains on a certificate.
 
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
@@ -155,6 +169,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     deletion_log_ : list of DeletionRecord
         One record per served request: the row's SHA-256 digest (never the
         row), its label, when and how it was served.
+
+    model_version_ : int
+        A counter that changes with every change of the model: ``fit``,
+        ``partial_fit``, ``forget``, ``retrain`` and a retraining triggered
+        by :meth:`certify`. It never decreases over the estimator's life and
+        survives pickling; every :class:`Certificate` names the version it
+        speaks for.
 
     See Also
     --------
@@ -189,6 +210,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             None,
         ],
         "unlearning_optimizer": [None, str, callable],
+        "max_divergence": [Interval(Real, 0, None, closed="left"), None],
         "random_state": ["random_state"],
     }
 
@@ -201,6 +223,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n_replay: int = 32,
         retrain_after: int | float | None = None,
         unlearning_optimizer: Any = None,
+        max_divergence: float | None = None,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.estimator = estimator
@@ -209,6 +232,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_replay = n_replay
         self.retrain_after = retrain_after
         self.unlearning_optimizer = unlearning_optimizer
+        self.max_divergence = max_divergence
         self.random_state = random_state
 
     # ------------------------------------------------------------ learning
@@ -241,6 +265,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
         store.add(X_arr, y_arr)
         self._reset_state(estimator, classes, store)
+        self._bump_version()
         return self
 
     @available_if(_estimator_has("partial_fit"))
@@ -293,6 +318,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self._reset_state(estimator, known, store)
         self._store.add(X_arr, y_arr)
         self._n_trained_rows += X_arr.shape[0]
+        self._bump_version()
         return self
 
     def _reset_state(self, estimator: Any, classes: np.ndarray, store: RowStore) -> None:
@@ -318,6 +344,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.classes_ if classes is None else classes,
             self.unlearning_optimizer,
         )
+    def _bump_version(self) -> None:
+        self.model_version_ = getattr(self, "model_version_", 0) + 1
 
     def __sklearn_is_fitted__(self) -> bool:
         # Fitted means trained, not merely validated: a failed first
@@ -407,6 +435,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._store.erase(positions)
         self.deletion_log_.extend(records)
         self.n_forgotten_ += len(records)
+        self._bump_version()
         return self
 
     def _serve(
@@ -496,6 +525,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "the retrained model would not know them."
             )
         self._retrain_on(np.ones(len(self._store), dtype=bool))
+        self._bump_version()
         return self
 
     def _retrain_threshold(self) -> int | None:
@@ -522,10 +552,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._retrain_on(keep)
         return True
 
-    def _retrain_on(self, keep: np.ndarray) -> None:
+    def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
+        """A clone of ``estimator`` trained on the kept rows in learning order."""
         estimator = clone(self.estimator)
         self._adapter(estimator).fit(*self._store.in_learning_order(keep))
-        self.estimator_ = estimator
+        return estimator
+
+    def _retrain_on(self, keep: np.ndarray, fitted: Any = None) -> None:
+        """Install a fresh fit on the kept rows (``fitted``: one already made)."""
+        self.estimator_ = self._fresh_fit(keep) if fitted is None else fitted
         self._train_dtype = self._store.X.dtype
         self.n_retrains_ += 1
         self._n_since_retrain = 0
@@ -536,6 +571,215 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for position in forgotten:
             counts[label_key(self._store.y[position])] -= 1
         return [c for c in self.classes_.tolist() if counts.get(c, 0) <= 0]
+
+    # --------------------------------------------------------- certifying
+    def certify(
+        self, X: ArrayLike, y: ArrayLike | None = None, *, reference: Any = "retrain"
+    ) -> Certificate:
+        """Measure how far the model is, on rows ``X``, from one without the forgotten rows.
+
+        Compares the model's predicted class probabilities on ``X`` (usually
+        the forgotten rows) with those of a reference model, row by row, with
+        :func:`~sk_unlearn.metrics.cosine_divergence`; or, with a
+        :class:`HeldOutReference`, compares the model's losses on ``(X, y)``
+        with its losses on rows it never saw. When ``max_divergence`` is set
+        and the certificate's mean is above it, the model is retrained from
+        scratch on the retained rows (``n_retrains_`` grows, the latest
+        record in ``deletion_log_`` gets ``retrained=True``, and the
+        certificate says ``retrained=True``), unless no removal was requested
+        since the model was last trained from scratch (then every removal is
+        already served exactly; a ``UserWarning`` says so). Otherwise nothing
+        about the model changes: not its predictions, not its random state.
+
+        Probabilities come from :meth:`predict_proba`, or, for estimators
+        without it (hinge-loss SGD, ``Perceptron``), from the softmax of
+        :meth:`decision_function` (see
+        :func:`~sk_unlearn.metrics.class_probabilities`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Rows to certify: forgotten rows, or any rows to compare on.
+        y : array-like of shape (n_rows,), default=None
+            Their labels; needed by the ``HeldOutReference`` only.
+        reference : "retrain", fitted classifier or HeldOutReference, default="retrain"
+            What the model is compared with:
+
+            * ``"retrain"``: a fresh clone of ``estimator`` trained on the
+              retained rows exactly as :meth:`retrain` would (the naive
+              model). Costs one full training, then is cached until the model
+              or the estimator's parameters change. The cache is not pickled.
+            * a fitted classifier with the same ``classes_`` (e.g. a naive
+              model you trained yourself): used as it is.
+            * :class:`HeldOutReference`: no training at all; cost
+              O(rows certified + held-out rows) predictions.
+
+        Returns
+        -------
+        certificate : Certificate
+            Per-row divergences, their mean and max, the threshold, whether
+            the mean is within it, the reference, and ``model_version_``.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator has not been fitted.
+        ValueError
+            If ``X`` or ``y`` is malformed, a reference needs ``y`` and none
+            was given, a reference classifier has other classes, or
+            ``reference="retrain"`` while some class has no retained rows.
+        TypeError
+            If ``reference`` is of none of the kinds above.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import SGDClassifier
+        >>> from sk_unlearn import UnlearnableClassifier
+        >>> from sk_unlearn.datasets import load_digits_split
+        >>> d = load_digits_split()
+        >>> clf = UnlearnableClassifier(SGDClassifier(loss="log_loss", random_state=0),
+        ...                             random_state=0).fit(d.X_train, d.y_train)
+        >>> clf = clf.forget(d.X_train[:20], d.y_train[:20])
+        >>> cert = clf.certify(d.X_train[:20])
+        >>> cert.reference, cert.n_rows, 0 <= cert.mean <= cert.max <= 1
+        ('retrain', 20, True)
+        >>> clf.retrain().certify(d.X_train[:20]).max  # the naive model itself
+        0.0
+        """
+        check_is_fitted(self)
+        self._validate_params()
+        n_rows = self._validated_X(X).shape[0]
+        y_arr = None if y is None else self._validated_labels(y, n_rows)
+
+        view = None
+        if isinstance(reference, str):
+            if reference != "retrain":
+                raise ValueError(
+                    f"reference={reference!r}: the only named reference is 'retrain'; "
+                    "else pass a fitted classifier or a HeldOutReference."
+                )
+            view = self._retrain_reference()
+            name, measure = "retrain", COSINE
+        elif isinstance(reference, HeldOutReference):
+            if y_arr is None:
+                raise ValueError("The HeldOutReference compares losses: pass the labels y.")
+            name, measure = "held-out", ADVANTAGE
+        else:
+            self._check_reference_model(reference)
+            name, measure = "model", COSINE
+
+        if measure == COSINE:
+            other = reference if view is None else view
+            values = cosine_divergence(class_probabilities(self, X), class_probabilities(other, X))
+        else:
+            values = reference.membership_advantage(self, X, y_arr)
+        certificate = Certificate(
+            divergences=values,
+            reference=name,
+            measure=measure,
+            threshold=None if self.max_divergence is None else float(self.max_divergence),
+            model_version=self.model_version_,
+        )
+        if certificate.within_threshold is False and self._retrain_for_certificate(view):
+            certificate = replace(certificate, retrained=True)
+        return certificate
+
+    def _validated_labels(self, y: ArrayLike, n_rows: int) -> np.ndarray:
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1:
+            y_arr = column_or_1d(y_arr, warn=True)
+        check_consistent_length(np.empty(n_rows), y_arr)
+        self._check_known_labels(y_arr, self.classes_)
+        return y_arr
+
+    def _check_reference_model(self, reference: Any) -> None:
+        if not (hasattr(reference, "predict_proba") or hasattr(reference, "decision_function")):
+            raise TypeError(
+                "reference must be 'retrain', a fitted classifier with predict_proba or "
+                f"decision_function, or a HeldOutReference; got {type(reference).__name__}."
+            )
+        check_is_fitted(reference)
+        classes = getattr(reference, "classes_", None)
+        if classes is None or not np.array_equal(np.asarray(classes), self.classes_):
+            raise ValueError(
+                f"The reference classifier's classes_ {classes!r} differ from "
+                f"this estimator's {self.classes_!r}."
+            )
+
+    def _retrain_reference(self) -> UnlearnableClassifier:
+        """The naive model on the retained rows, wrapped like ``self``; cached."""
+        key = self._reference_key()
+        cached: tuple[Any, UnlearnableClassifier] | None = getattr(self, "_reference_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        missing = self._classes_without_rows(forgotten=[])
+        if missing:
+            raise ValueError(
+                f"Cannot build the 'retrain' reference: no retained rows of class(es) "
+                f"{missing}. Pass a fitted classifier or a HeldOutReference instead."
+            )
+        view = self._wrapped(self._fresh_fit())
+        self._reference_cache = (key, view)
+        return view
+
+    def _reference_key(self) -> tuple[int, str]:
+        # The parameters too: set_params(estimator__...) changes the recipe, not the model.
+        return self.model_version_, repr(self.estimator.get_params(deep=True))
+
+    def _wrapped(self, estimator: Any) -> UnlearnableClassifier:
+        """A fitted-looking wrapper around ``estimator`` that predicts like ``self``.
+
+        It holds no rows: only what ``predict_proba``/``decision_function``
+        need, so it predicts through the same wrapper methods as ``self``.
+        """
+        view = clone(self)
+        view.estimator_ = estimator
+        view.classes_ = self.classes_
+        view.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            view.feature_names_in_ = self.feature_names_in_
+        return view
+
+    def _retrain_for_certificate(self, view: UnlearnableClassifier | None) -> bool:
+        """Retrain after a certificate over ``max_divergence``; False if pointless or impossible."""
+        if self._n_since_retrain == 0:
+            warnings.warn(
+                "Certificate over max_divergence, but no removal was requested since the "
+                "model was last trained from scratch: every removal is already served "
+                "exactly, so it is not retrained (is max_divergence below the reference's "
+                "own noise?).",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
+        missing = self._classes_without_rows(forgotten=[])
+        if missing:
+            warnings.warn(
+                f"Certificate over max_divergence, but retraining is impossible: no "
+                f"retained rows of class(es) {missing}.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
+        # The 'retrain' reference is exactly the model retrain() would fit.
+        fitted = None if view is None else copy.deepcopy(view.estimator_)
+        self._retrain_on(np.ones(len(self._store), dtype=bool), fitted=fitted)
+        self._bump_version()
+        mark_latest_retrained(self.deletion_log_)
+        if view is not None:  # still the naive model of the new version
+            self._reference_cache = (self._reference_key(), view)
+        return True
+
+    def _retained_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the retained rows and labels, in learning order (for metrics)."""
+        check_is_fitted(self)
+        return self._store.in_learning_order()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The reference cache is a second model: rebuilt on demand, never pickled.
+        state = dict(super().__getstate__())
+        state.pop("_reference_cache", None)
+        return state
 
     # ------------------------------------------------------------ validation
     def _n_relabels_for(self, classes: np.ndarray) -> int:

@@ -418,3 +418,13 @@ def test_auto_rate(fitted, digits, optimizer, expected):
     fitted.set_params(unlearning_optimizer=optimizer)
     fitted.forget(digits.X_train[:1], LABELS[digits.y_train[:1]])
     assert fitted.deletion_log_[-1].unlearning_rate == pytest.approx(expected)
+
+
+def test_certify_against_the_naive_net(fitted, digits):
+    fitted.forget(digits.X_train[:5], LABELS[digits.y_train[:5]])
+    certificate = fitted.certify(digits.X_train[:5])
+    assert certificate.reference == "retrain" and certificate.n_rows == 5
+    assert np.all(np.isfinite(certificate.divergences)) and 0 <= certificate.mean <= 1
+    fitted.set_params(max_divergence=0.0)
+    assert fitted.certify(digits.X_train[:5]).retrained
+    assert fitted.n_retrains_ == 1 and fitted.deletion_log_[-1].retrained
