@@ -18,11 +18,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
+from conftest import state_bytes  # noqa: E402
 from skorch import NeuralNetClassifier  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
 from torch import nn  # noqa: E402
 
-from conftest import state_bytes  # noqa: E402
 from sk_unlearn import UnlearnableClassifier, forget_through_pipeline  # noqa: E402
 from sk_unlearn._skorch import SkorchAdapter  # noqa: E402
 
@@ -428,3 +428,37 @@ def test_certify_against_the_naive_net(fitted, digits):
     fitted.set_params(max_divergence=0.0)
     assert fitted.certify(digits.X_train[:5]).retrained
     assert fitted.n_retrains_ == 1 and fitted.deletion_log_[-1].retrained
+
+
+def test_set_params_on_the_template_never_wipes_the_fitted_net(fitted, digits):
+    """skorch re-initialises a net on ``module__*`` changes; estimator_ is a separate clone."""
+    proba = fitted.predict_proba(digits.X_test)
+    fitted.set_params(estimator__module__hidden=16, estimator__lr=0.05)
+    np.testing.assert_array_equal(fitted.predict_proba(digits.X_test), proba)
+    assert fitted.estimator_.lr == 0.2
+    torch.manual_seed(0)
+    fitted.retrain()  # the next training from scratch uses the new recipe
+    assert fitted.estimator_.module_.layers[0].out_features == 16
+    assert fitted.estimator_.lr == 0.05
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_rollback_and_pickle(digits, monkeypatch):
+    torch.manual_seed(0)
+    net = make_net(device="cuda", optimizer=torch.optim.Adam, lr=0.01)
+    clf = UnlearnableClassifier(net, random_state=0).fit(digits.X_train, digits.y_train)
+    w0 = weights(clf)
+
+    def broken(self, X, y, rate):
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(SkorchAdapter, "forget_step", broken)
+    with pytest.raises(RuntimeError):
+        clf.forget(digits.X_train[:2], digits.y_train[:2])
+    monkeypatch.undo()
+    assert_same_weights(weights(clf), w0)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(
+        restored.predict_proba(digits.X_test), clf.predict_proba(digits.X_test), rtol=1e-6
+    )
