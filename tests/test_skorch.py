@@ -25,6 +25,7 @@ from torch import nn  # noqa: E402
 
 from sk_unlearn import UnlearnableClassifier, forget_through_pipeline  # noqa: E402
 from sk_unlearn._skorch import SkorchAdapter  # noqa: E402
+from sk_unlearn.metrics import make_unlearning_scorer  # noqa: E402
 
 # Tiny nets: threads only add contention on a 2-core CI machine.
 torch.set_num_threads(1)
@@ -344,12 +345,17 @@ def test_clone_grid_search_and_pipeline(digits):
     clf = UnlearnableClassifier(make_net(max_epochs=3), n_replay=2, random_state=0)
     assert clone(clf).get_params()["estimator__lr"] == 0.2
     torch.manual_seed(0)
-    search = GridSearchCV(
-        clf,
-        {"estimator__lr": [0.05, 0.2], "unlearning_rate": [1e-3, 1e-2]},
-        cv=2,
-    ).fit(digits.X_train, digits.y_train)
-    assert set(search.best_params_) == {"estimator__lr", "unlearning_rate"}
+    grid = {
+        "estimator__lr": [0.05, 0.2],
+        "unlearning_rate": [1e-3, 1e-2],
+        "unlearning_optimizer": [None, "adam"],
+    }
+    # The unlearning scorer forgets rows of every fitted candidate, so the
+    # search exercises forget with each optimizer and rate.
+    search = GridSearchCV(clf, grid, cv=2, scoring=make_unlearning_scorer(0.02))
+    search.fit(digits.X_train, digits.y_train)
+    assert set(search.best_params_) == set(grid)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.forget(digits.X_train[:2], digits.y_train[:2]).n_forgotten_ == 2
 
     pipe = make_pipeline(StandardScaler(), clone(clf)).fit(digits.X_train, digits.y_train)
