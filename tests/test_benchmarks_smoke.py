@@ -95,7 +95,13 @@ def test_bench_skorch_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[
         sys.path.remove(str(REPO_ROOT / "benchmarks"))
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
-    for stamp in ("- Command: ", "- Date: ", "- Hardware: ", "- Device: cpu", "300-row subset"):
+    for stamp in (
+        "- Command: ",
+        "- Date: ",
+        "- Hardware: ",
+        "- Device: cpu",
+        "300-row subset of MNIST, 1 epoch(s), the paper trains 5",
+    ):
         assert stamp in text
     assert re.search(r"Ratio forget/raw: \S+x \(target <= 1\.3x\): (PASS|FAIL)", text)
     assert re.search(r"Speedup retrain/forget: \S+x", text)
