@@ -233,6 +233,41 @@ def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], boo
     return events, torn
 
 
+def read_ledger(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The events of a ledger file (see ``UnlearnableClassifier(ledger_path=...)``).
+
+    One dict per line, oldest first: ``"fit"`` (a new fit, with the number of
+    rows), ``"started"``, ``"completed"`` (the full :class:`DeletionRecord`)
+    and ``"aborted"`` for requests, ``"retrain"`` (a :class:`RetrainRecord`)
+    and ``"resumed"`` (a saved model began writing again, at ``n_served``
+    requests). Every event names its model's fit (``"fit"``) and its time.
+    A torn last line (a crash while writing) is left out.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ledger file.
+
+    Returns
+    -------
+    events : list of dict
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from sk_unlearn import UnlearnableClassifier, read_ledger
+    >>> X, y = load_iris(return_X_y=True)
+    >>> path = os.path.join(tempfile.mkdtemp(), "ledger.jsonl")
+    >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0), ledger_path=path)
+    >>> clf = clf.fit(X, y).forget(X[:1], y[:1])
+    >>> [e["event"] for e in read_ledger(path)]
+    ['fit', 'started', 'completed']
+    """
+    return read_events(path)[0]
+
+
 class Ledger:
     """The audit trail of one fitted model, optionally mirrored to a file.
 
@@ -326,7 +361,10 @@ class Ledger:
     # -------------------------------------------------------------- reading
     def verify(self, path: Any) -> LedgerReport:
         """Compare this ledger (the model's) with the file at ``path``."""
-        events, torn = read_events(path)
+        try:
+            events, torn = read_events(path)
+        except FileNotFoundError:  # nothing written yet: every served request is missing
+            events, torn = [], False
         current: dict[int, dict[str, Any]] = {}
         carried: list[dict[str, Any]] = []  # unapplied requests from before a "resumed"
         for event in events:
