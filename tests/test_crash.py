@@ -91,9 +91,7 @@ def _check_agreement(tmp_path, digits, fitted):
         loaded = UnlearnableClassifier.load(tmp_path / "model.pkl")
     report = loaded.verify_ledger()
     assert report.mismatched == ()
-    started = [
-        e for e in read_ledger(tmp_path / "ledger.jsonl") if e["event"] == "started"
-    ]
+    started = [e for e in read_ledger(tmp_path / "ledger.jsonl") if e["event"] == "started"]
     assert [e["request"] for e in started] == list(range(len(started)))
     applied = {r.request for r in loaded.deletion_log_}
     pending = {p.request for p in report.pending}
