@@ -54,7 +54,8 @@ class DeletionRecord:
         Whether the model was retrained from scratch on the retained rows
         after this request and before the next one, by ``retrain_after`` or
         by a certificate over ``max_divergence``; that serves it (and all
-        earlier ones) exactly. A call to ``retrain()`` is not recorded here.
+        earlier ones) exactly. Every retraining, ``retrain()`` included, is
+        also a :class:`RetrainRecord` in ``retrain_log_``.
     """
 
     request: int

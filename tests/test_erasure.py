@@ -1,4 +1,4 @@
-"""Real erasure and exactly-once: no copy of a forgotten row survives, no request is served twice."""
+"""Real erasure and exactly once: no copy of a forgotten row survives, none is served twice."""
 
 from __future__ import annotations
 

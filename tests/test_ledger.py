@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import state_bytes
 from sklearn.base import clone
 from sklearn.linear_model import SGDClassifier
 
@@ -22,6 +21,8 @@ from sk_unlearn import (
     row_hash,
 )
 from sk_unlearn import _ledger as ledger_module
+
+state_bytes = pickle.dumps  # everything the estimator keeps: equal bytes, equal state
 
 
 def make(path=None, **kwargs):
