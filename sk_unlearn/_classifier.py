@@ -337,11 +337,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             adapter.check_settings()
             adapter.check_unlearning_optimizer()
         train_dtype = X_arr.dtype if first_call else self._train_dtype
-        ledger = self._new_ledger(0) if first_call else None
         adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
-        if first_call:
+        if first_call:  # the ledger's first line, then the model (a clone until here)
             store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
-            self._reset_state(estimator, known, store, ledger)
+            self._reset_state(estimator, known, store, self._new_ledger(0))
         self._store.add(X_arr, y_arr)
         self._n_trained_rows += X_arr.shape[0]
         self._bump_version()
@@ -388,18 +387,21 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return hasattr(self, "estimator_")
 
     @property
+    @locked
     def n_retained_(self) -> int:
         """Number of training rows currently kept."""
         check_is_fitted(self)
         return len(self._store)
 
     @property
+    @locked
     def deletion_log_(self) -> list[DeletionRecord]:
         """The served requests, oldest first (a copy of the ledger's records)."""
         check_is_fitted(self)
         return list(self._ledger.deletions)
 
     @property
+    @locked
     def retrain_log_(self) -> list[RetrainRecord]:
         """The retrainings from scratch since ``fit``, oldest first (a copy)."""
         check_is_fitted(self)

@@ -213,14 +213,19 @@ def test_model_saved_before_later_requests_reports_and_recovers_them(fitted, dig
     assert old.recover().ok  # nothing left to do
 
 
-def test_load_with_recover_serves_pending_requests(fitted, digits, tmp_path):
+@pytest.mark.parametrize("labels", ["int", "str"])
+def test_load_with_recover_serves_pending_requests(labels, digits, path, tmp_path):
+    names = np.array(list("abcdefghij"), dtype=object) if labels == "str" else np.arange(10)
+    y = names[digits.y_train]
+    clf = make(path).fit(digits.X_train, y).forget(digits.X_train[:3], y[:3])
     model = tmp_path / "model.pkl"
-    fitted.save(model)
-    fitted.forget(digits.X_train[3:5], digits.y_train[3:5])
+    clf.save(model)
+    clf.forget(digits.X_train[3:5], y[3:5])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loaded = UnlearnableClassifier.load(model, recover=True)
     assert loaded.n_forgotten_ == 5 and loaded.verify_ledger().ok
+    assert [r.label for r in loaded.deletion_log_] == y[:5].tolist()
 
 
 def test_pending_request_survives_an_unrelated_forget_after_load(fitted, digits, tmp_path):

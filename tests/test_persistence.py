@@ -130,3 +130,17 @@ def test_cuda_pickle_loads_in_a_cpu_only_process(digits, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_pickle_from_before_the_ledger_still_loads(digits):
+    clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
+    clf.fit(digits.X_train, digits.y_train).forget(digits.X_train[:2], digits.y_train[:2])
+    records = clf.deletion_log_
+    state = clf.__getstate__()
+    del state["_ledger"]
+    state["deletion_log_"] = records  # how issue-2/3 pickles kept the log
+    old = UnlearnableClassifier.__new__(UnlearnableClassifier)
+    old.__setstate__(state)
+    assert old.deletion_log_ == records and old.retrain_log_ == []
+    old.forget(digits.X_train[2:3], digits.y_train[2:3])
+    assert [r.request for r in old.deletion_log_] == [0, 1, 2]
