@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import pickle
 import uuid
 import warnings
 from dataclasses import replace
@@ -45,6 +46,7 @@ from ._store import RowStore, label_key
 from .metrics import class_probabilities, cosine_divergence
 
 _DTYPES = [np.float64, np.float32]
+_LOCKED_STATE = "_state_pickled_under_lock"
 
 
 def _generator(random_state: int | np.random.RandomState | None) -> np.random.Generator:
@@ -986,9 +988,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_reference_cache", None)
         state.pop(LOCK_ATTR, None)
-        return state
+        # pickle walks the returned state only after this method (and the lock)
+        # has returned, while another thread's forget may be changing the model,
+        # the rows and the ledger in place: serialise it here, under the lock.
+        return {_LOCKED_STATE: pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if _LOCKED_STATE in state:
+            state = pickle.loads(state[_LOCKED_STATE])
         # Pickles from before the ledger kept the records as a plain list.
         if "deletion_log_" in state:
             ledger = Ledger(uuid.uuid4().hex)

@@ -136,8 +136,8 @@ def test_pickle_from_before_the_ledger_still_loads(digits):
     clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
     clf.fit(digits.X_train, digits.y_train).forget(digits.X_train[:2], digits.y_train[:2])
     records = clf.deletion_log_
-    state = clf.__getstate__()
-    del state["_ledger"]
+    # An old pickle's state was the instance dict, with the log as a plain list.
+    state = {k: v for k, v in vars(clf).items() if k not in ("_ledger", "_lock")}
     state["deletion_log_"] = records  # how issue-2/3 pickles kept the log
     old = UnlearnableClassifier.__new__(UnlearnableClassifier)
     old.__setstate__(state)
