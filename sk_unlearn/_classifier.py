@@ -34,6 +34,7 @@ from . import _skorch  # noqa: F401  (registers the skorch adapter; imports no t
 from ._backends import EstimatorAdapter, adapter_for
 from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
 from ._ledger import DeletionRecord, mark_latest_retrained
+from ._progress import announce, progress
 from ._relabel import complementary_labels, relabel_batch
 from ._store import RowStore, label_key
 from .metrics import class_probabilities, cosine_divergence
@@ -138,6 +139,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         the units of the certificate's measure (see :class:`Certificate`).
         ``None`` never retrains on a certificate.
 
+    verbose : int, default=0
+        Progress on stderr. ``0`` prints nothing. Above ``0``: a tqdm
+        progress bar over the requests of each :meth:`forget` call, and a
+        line with the duration of each training from scratch (automatic
+        retraining, :meth:`retrain`, the ``"retrain"`` reference of
+        :meth:`certify`).
+
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
 
@@ -211,6 +219,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ],
         "unlearning_optimizer": [None, str, callable],
         "max_divergence": [Interval(Real, 0, None, closed="left"), None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
     }
 
@@ -224,6 +233,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         retrain_after: int | float | None = None,
         unlearning_optimizer: Any = None,
         max_divergence: float | None = None,
+        verbose: int = 0,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.estimator = estimator
@@ -233,6 +243,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.retrain_after = retrain_after
         self.unlearning_optimizer = unlearning_optimizer
         self.max_divergence = max_divergence
+        self.verbose = verbose
         self.random_state = random_state
 
     # ------------------------------------------------------------ learning
@@ -344,6 +355,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.classes_ if classes is None else classes,
             self.unlearning_optimizer,
         )
+
     def _bump_version(self) -> None:
         self.model_version_ = getattr(self, "model_version_", 0) + 1
 
@@ -425,10 +437,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         snapshot = self._snapshot()
         try:
-            records = [
-                self._serve(X_arr[i], y_arr[i], positions, i, n_relabels)
-                for i in range(len(positions))
-            ]
+            requests = progress(
+                range(len(positions)), verbose=self.verbose, total=len(positions), desc="forget"
+            )
+            records = [self._serve(X_arr[i], y_arr[i], positions, i, n_relabels) for i in requests]
         except BaseException:
             self._restore(snapshot)
             raise
@@ -555,7 +567,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
         """A clone of ``estimator`` trained on the kept rows in learning order."""
         estimator = clone(self.estimator)
-        self._adapter(estimator).fit(*self._store.in_learning_order(keep))
+        X, y = self._store.in_learning_order(keep)
+        with announce(f"training from scratch on {len(y)} retained rows", verbose=self.verbose):
+            self._adapter(estimator).fit(X, y)
         return estimator
 
     def _retrain_on(self, keep: np.ndarray, fitted: Any = None) -> None:
