@@ -24,8 +24,8 @@ present::
     python examples/skorch_mnist_cnn.py --full   # the paper's setting
 
 MNIST is read from ``$SK_UNLEARN_MNIST``, else ``../shared/data/mnist.npz``
-beside the repository, else scikit-learn's data home (fetched from OpenML
-once); see :func:`sk_unlearn.datasets.load_mnist`.
+(run from the repository root), else scikit-learn's data home (fetched from
+OpenML once); see :func:`sk_unlearn.datasets.load_mnist`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from sk_unlearn import UnlearnableClassifier
 from sk_unlearn.datasets import MNIST_ENV_VAR, load_mnist
 from sk_unlearn.nets import MnistCNN
 
-SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+SHARED_MNIST = Path("../shared/data/mnist.npz")  # relative to the repository root
 
 
 def load_data(full: bool):  # type: ignore[no-untyped-def]
