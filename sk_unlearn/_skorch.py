@@ -34,7 +34,7 @@ def _optimizer_factory(spec: Any) -> Callable[..., Any]:
     import torch
 
     if callable(spec):
-        return spec
+        return spec  # type: ignore[no-any-return]
     if isinstance(spec, str):
         by_name = {
             name.lower(): cls
@@ -42,7 +42,7 @@ def _optimizer_factory(spec: Any) -> Callable[..., Any]:
             if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)
         }
         if spec.lower() in by_name:
-            return by_name[spec.lower()]
+            return by_name[spec.lower()]  # type: ignore[no-any-return]
     raise ValueError(
         f"unlearning_optimizer={spec!r} is not a torch optimizer: pass None (the net's own "
         "optimizer), a name such as 'sgd', 'adam' or 'adadelta', or an optimizer class or "

@@ -7,12 +7,12 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import state_bytes
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.neural_network import MLPClassifier
 
-from conftest import state_bytes
 from sk_unlearn import Certificate, HeldOutReference, UnlearnableClassifier
 from sk_unlearn._backends import SGDAdapter
 

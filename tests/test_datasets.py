@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import MNIST_PATH
+
 from sk_unlearn import datasets
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import matplotlib
 import pytest
-
 from conftest import MNIST_PATH
 
 matplotlib.use("Agg")  # before pyplot is imported: the stream example draws a figure

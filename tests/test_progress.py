@@ -49,3 +49,15 @@ def test_verbose_changes_nothing_but_the_output(digits):
 def test_a_negative_verbose_is_rejected(digits):
     with pytest.raises(ValueError, match="verbose"):
         _fitted(digits, verbose=-1)
+
+
+def test_a_pickle_from_before_verbose_loads_silent(digits, capsys):
+    clf = _fitted(digits)
+    state = clf.__getstate__()
+    del state["verbose"]
+    old = UnlearnableClassifier.__new__(UnlearnableClassifier)
+    old.__setstate__(state)
+    capsys.readouterr()
+    old.forget(digits.X_train[:2], digits.y_train[:2])
+    assert old.get_params()["verbose"] == 0 and old.n_forgotten_ == 2
+    assert capsys.readouterr() == ("", "")
