@@ -41,6 +41,7 @@ from ._backends import EstimatorAdapter, adapter_for
 from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord
 from ._locking import LOCK_ATTR, locked
+from ._progress import announce, progress
 from ._relabel import complementary_labels, relabel_batch
 from ._store import RowStore, label_key
 from .metrics import class_probabilities, cosine_divergence
@@ -146,6 +147,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         the units of the certificate's measure (see :class:`Certificate`).
         ``None`` never retrains on a certificate.
 
+    verbose : int, default=0
+        Progress on stderr. ``0`` prints nothing. Above ``0``: a tqdm
+        progress bar over the requests of each :meth:`forget` call, and a
+        line with the duration of each training from scratch (automatic
+        retraining, :meth:`retrain`, the ``"retrain"`` reference of
+        :meth:`certify`).
+
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
 
@@ -169,7 +177,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
 
@@ -233,6 +241,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ],
         "unlearning_optimizer": [None, str, callable],
         "max_divergence": [Interval(Real, 0, None, closed="left"), None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
         "ledger_path": [None, str, os.PathLike],
     }
@@ -247,6 +256,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         retrain_after: int | float | None = None,
         unlearning_optimizer: Any = None,
         max_divergence: float | None = None,
+        verbose: int = 0,
         random_state: int | np.random.RandomState | None = None,
         ledger_path: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -257,6 +267,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.retrain_after = retrain_after
         self.unlearning_optimizer = unlearning_optimizer
         self.max_divergence = max_divergence
+        self.verbose = verbose
         self.random_state = random_state
         self.ledger_path = ledger_path
 
@@ -480,7 +491,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         snapshot = self._snapshot()
         try:
             records, retrains = [], []
-            for i in range(len(positions)):
+            served = progress(
+                range(len(positions)), verbose=self.verbose, total=len(positions), desc="forget"
+            )
+            for i in served:
                 records.append(self._serve(X_arr[i], y_arr[i], positions, i, n_relabels))
                 if records[-1].retrained:
                     retrains.append(
@@ -634,7 +648,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
         """A clone of ``estimator`` trained on the kept rows in learning order."""
         estimator = clone(self.estimator)
-        self._adapter(estimator).fit(*self._store.in_learning_order(keep))
+        X, y = self._store.in_learning_order(keep)
+        with announce(f"training from scratch on {len(y)} retained rows", verbose=self.verbose):
+            self._adapter(estimator).fit(X, y)
         return estimator
 
     def _retrain_on(self, keep: np.ndarray, fitted: Any = None) -> None:
@@ -1001,6 +1017,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ledger = Ledger(uuid.uuid4().hex)
             ledger.deletions = list(state.pop("deletion_log_"))
             state["_ledger"] = ledger
+        # Parameters added since: an older pickle gets their defaults.
+        state.setdefault("verbose", 0)
+        state.setdefault("ledger_path", None)
         super().__setstate__(state)
 
     # ------------------------------------------------------------ validation
