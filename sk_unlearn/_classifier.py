@@ -29,9 +29,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._backends import adapter_for
+from ._backends import EstimatorAdapter, adapter_for
 from ._ledger import DeletionRecord
-from ._relabel import complementary_labels, relabel_batch
+from ._relabel import (
+    SCORED_STRATEGIES,
+    STRATEGIES,
+    boundary_labels,
+    complementary_labels,
+    relabel_batch,
+    sampled_soft_labels,
+    soft_labels,
+)
 from ._store import RowStore, label_key
 
 _DTYPES = [np.float64, np.float32]
@@ -85,9 +93,34 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         cloned; the clone is trained as ``estimator_``.
 
     n_relabels : int, default=None
-        Relabeled copies of a forgotten row per request, each with a distinct
-        wrong label. ``None`` means all ``n_classes - 1`` wrong labels, as in
-        the paper. Must not exceed ``n_classes - 1``.
+        Relabeled copies of a forgotten row per request. ``None`` means
+        ``n_classes - 1``, as in the paper. Must not exceed ``n_classes - 1``.
+
+    relabel : {"uniform", "boundary", "soft"}, default="uniform"
+        How the copies are labeled (see the user guide, "Choosing a
+        relabeling strategy"):
+
+        - ``"uniform"``: the paper's random relabeling, ``n_relabels``
+          distinct wrong labels drawn at random.
+        - ``"boundary"``: every copy carries the wrong label the current
+          model finds most probable for the row.
+        - ``"soft"``: one copy for each of the ``n_relabels`` most probable
+          wrong labels, weighted by the model's probabilities renormalised
+          over them (weights summing to ``n_relabels``, passed as
+          ``sample_weight``; replayed rows weigh 1). Where the estimator's
+          ``partial_fit`` takes no ``sample_weight``
+          (``PassiveAggressiveClassifier``), the copies' labels are drawn
+          from those probabilities instead.
+
+        ``"boundary"`` and ``"soft"`` score the forgotten row with the model
+        (``predict_proba``, else ``decision_function``): one predict call on
+        that one row per step, so the cost stays independent of the number
+        of training rows. They need an estimator with one of those methods.
+
+    n_steps : int, default=1
+        Optimizer steps per request. Each step builds a fresh batch (the
+        model's current scores, fresh replayed rows) and runs at
+        ``unlearning_rate``; the cost of a request grows linearly with it.
 
     unlearning_rate : float, "auto" or None, default="auto"
         Step size of the unlearning step, which may differ from the learning
@@ -173,6 +206,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "partial_fit", "predict"])],
         "n_relabels": [Interval(Integral, 1, None, closed="left"), None],
         "unlearning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
+        "relabel": [StrOptions(set(STRATEGIES))],
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
         "n_replay": [Interval(Integral, 0, None, closed="left")],
         "retrain_after": [
             Interval(Integral, 1, None, closed="left"),
@@ -187,6 +222,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator: Any,
         *,
         n_relabels: int | None = None,
+        relabel: str = "uniform",
+        n_steps: int = 1,
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
         retrain_after: int | float | None = None,
@@ -194,6 +231,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ) -> None:
         self.estimator = estimator
         self.n_relabels = n_relabels
+        self.relabel = relabel
+        self.n_steps = n_steps
         self.unlearning_rate = unlearning_rate
         self.n_replay = n_replay
         self.retrain_after = retrain_after
@@ -222,6 +261,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._n_relabels_for(classes)
         estimator = clone(self.estimator)
         adapter = adapter_for(estimator)
+        self._check_relabel_applies(adapter)
         adapter.check_settings()
         adapter.fit(X_arr, y_arr)
 
@@ -271,6 +311,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator = clone(self.estimator) if first_call else self.estimator_
         adapter = adapter_for(estimator)
         if first_call:
+            self._check_relabel_applies(adapter)
             adapter.check_settings()
         train_dtype = X_arr.dtype if first_call else self._train_dtype
         adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
@@ -368,6 +409,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_consistent_length(X_arr, y_arr)
         self._check_known_labels(y_arr, self.classes_)
         n_relabels = self._n_relabels_for(self.classes_)
+        self._check_relabel_applies(adapter_for(self.estimator_))
         positions = self._store.locate(X_arr, y_arr)
 
         snapshot = self._snapshot()
@@ -388,18 +430,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self, x: np.ndarray, label: Any, positions: list[int], i: int, n_relabels: int
     ) -> DeletionRecord:
         """Serve request ``i`` of the current call (its row is still stored)."""
-        wrong = complementary_labels(label, self.classes_, n_relabels, self._rng)
-        replay = self._store.sample_class(label, self.n_replay, self._rng, exclude=positions)
-        X_batch, y_batch = relabel_batch(
-            x.astype(self._train_dtype), wrong, self._store.X[replay], self._store.y[replay]
-        )
         adapter = adapter_for(self.estimator_)
         rate = (
             adapter.auto_unlearning_rate()
             if isinstance(self.unlearning_rate, str)
             else self.unlearning_rate
         )
-        adapter.forget_step(X_batch, y_batch, rate)
+        x = x.astype(self._train_dtype)
+        for _ in range(self.n_steps):
+            wrong, weights = self._copy_labels(adapter, x, label, n_relabels)
+            replay = self._store.sample_class(label, self.n_replay, self._rng, exclude=positions)
+            X_batch, y_batch, sample_weight = relabel_batch(
+                x, wrong, self._store.X[replay], self._store.y[replay], weights
+            )
+            if sample_weight is None:
+                adapter.forget_step(X_batch, y_batch, rate)
+            else:
+                adapter.forget_step(X_batch, y_batch, rate, sample_weight=sample_weight)
         self._n_since_retrain += 1
         retrained = self._retrain_if_due(forgotten=positions[: i + 1])
         return DeletionRecord(
@@ -411,8 +458,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             n_relabels=n_relabels,
             n_replay=len(replay),
             unlearning_rate=rate,
+            relabel=self.relabel,
+            n_steps=self.n_steps,
             retrained=retrained,
         )
+
+    def _copy_labels(
+        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, n_relabels: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The copies' labels, and their sample weights (None: all 1), per ``relabel``."""
+        if self.relabel == "uniform":
+            return complementary_labels(label, self.classes_, n_relabels, self._rng), None
+        scores = adapter.class_scores(x[np.newaxis, :], self.classes_)[0]
+        if self.relabel == "boundary":
+            return boundary_labels(label, self.classes_, scores, n_relabels), None
+        if adapter.accepts_sample_weight:
+            return soft_labels(label, self.classes_, scores, n_relabels)
+        return sampled_soft_labels(label, self.classes_, scores, n_relabels, self._rng), None
 
     # What serving requests may change before the call commits; the retained
     # rows and the log are only touched after every request succeeded.
@@ -510,6 +572,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return [c for c in self.classes_.tolist() if counts.get(c, 0) <= 0]
 
     # ------------------------------------------------------------ validation
+    def _check_relabel_applies(self, adapter: EstimatorAdapter) -> None:
+        if self.relabel in SCORED_STRATEGIES and not adapter.has_class_scores():
+            raise ValueError(
+                f"relabel={self.relabel!r} needs the model's class scores, but "
+                f"{type(adapter.estimator).__name__} has neither predict_proba nor "
+                "decision_function; use relabel='uniform'."
+            )
+
     def _n_relabels_for(self, classes: np.ndarray) -> int:
         n_wrong = len(classes) - 1
         if self.n_relabels is None:

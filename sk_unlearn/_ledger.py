@@ -26,17 +26,22 @@ class DeletionRecord:
     timestamp : str
         When the request was served, ISO 8601 in UTC.
     method : str
-        ``"relabel"``: one optimizer step on a relabeled mini-batch.
+        ``"relabel"``: optimizer steps on relabeled mini-batches.
     n_relabels : int
-        Number of relabeled copies in that mini-batch.
+        Number of relabeled copies in each mini-batch.
     n_replay : int
-        Number of retained same-class rows replayed in it.
+        Number of retained same-class rows replayed in each.
     unlearning_rate : float or None
         The rate the step ran at; ``None`` means the estimator's own rate.
     retrained : bool
         Whether the model was retrained from scratch on the retained rows
         right after this request, which serves it (and all earlier ones)
         exactly.
+    relabel : str
+        How the copies were labeled: ``"uniform"``, ``"boundary"`` or
+        ``"soft"`` (see ``UnlearnableClassifier``).
+    n_steps : int
+        Number of optimizer steps taken for the request.
     """
 
     request: int
@@ -48,6 +53,8 @@ class DeletionRecord:
     n_replay: int
     unlearning_rate: float | None
     retrained: bool
+    relabel: str
+    n_steps: int
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (JSON-serialisable for simple labels)."""
