@@ -220,7 +220,7 @@ def _report(ctx: dict[str, Any], summary: list[dict]) -> str:
         f"- Hardware: processor={platform.processor() or 'unknown'!r}, "
         f"os.cpu_count()={os.cpu_count()}, platform={platform.platform()} "
         "(a machine shared with other jobs: times are indicative)",
-        f"- Versions: {_versions()}",
+        f"- Versions (at the start of the run): {ctx['versions']}",
         f"- Seeds: {' '.join(map(str, a.seeds))} (each seed: the mislabeled rows, their wrong "
         "labels, the MLP's initialisation and the requests' random draws)",
         f"- Data: {a.data} ({a.n_train} training rows, {a.n_test} test rows); "
@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     """Run the benchmark; returns the per-seed results (also written as CSV)."""
     wall0 = time.perf_counter()
     args = _resolve(build_parser().parse_args(argv))
+    versions = _versions()  # before the run: the commit that actually ran
 
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - wall0:7.1f} s] {msg}", file=sys.stderr, flush=True)
@@ -273,6 +274,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "command": _command_line(argv),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_s": time.perf_counter() - wall0,
+        "versions": versions,
     }
     report = _report(ctx, summary)
     print(report)

@@ -72,11 +72,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """A classifier that can forget training rows by random relabeling.
 
     Wraps a classifier that has ``partial_fit`` and adds :meth:`forget`. Each
-    deletion request ``(x, y)`` is served by one ``partial_fit`` call on one
-    mini-batch: ``n_relabels`` copies of ``x``, each labelled with a different
-    class that is not ``y``, plus ``n_replay`` retained rows of class ``y``
-    (Li & Ghosh, "Random Relabeling for Efficient Machine Unlearning"). The
-    cost of a request does not depend on the number of training rows. Every
+    deletion request ``(x, y)`` is served by ``n_steps`` ``partial_fit`` calls
+    (one by default), each on one mini-batch: ``n_relabels`` copies of ``x``
+    carrying classes that are not ``y`` (chosen as ``relabel`` says), plus
+    ``n_replay`` retained rows of class ``y`` (Li & Ghosh, "Random Relabeling
+    for Efficient Machine Unlearning"). The cost of a request does not depend
+    on the number of training rows. Every
     ``retrain_after`` requests the model is retrained from scratch on the
     retained rows, which serves all requests so far exactly.
 
@@ -351,10 +352,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def forget(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
         """Forget training rows by random relabeling, one request per row.
 
-        Requests are served in order. Each is one ``partial_fit`` step of the
-        wrapped estimator on ``n_relabels`` relabeled copies of the row plus
-        ``n_replay`` retained rows of its class, at ``unlearning_rate``; the
-        row is then erased from the retained rows and recorded in
+        Requests are served in order. Each is ``n_steps`` ``partial_fit``
+        steps of the wrapped estimator, each on ``n_relabels`` copies of the
+        row relabeled as ``relabel`` says plus ``n_replay`` retained rows of
+        its class, at ``unlearning_rate``; the row is then erased from the retained rows and recorded in
         ``deletion_log_``. The call is all-or-nothing: if any row is unknown
         or any step fails, the model, the retained rows, the random state and
         ``deletion_log_`` are left exactly as they were.
