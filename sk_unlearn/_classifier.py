@@ -97,7 +97,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Relabeled copies of a forgotten row per request. ``None`` means
         ``n_classes - 1``, as in the paper. Must not exceed ``n_classes - 1``.
 
-    relabel : {"uniform", "boundary", "soft"}, default="uniform"
+    relabel : {"uniform", "boundary", "soft"}, default="soft"
         How the copies are labeled (see the user guide, "Choosing a
         relabeling strategy"):
 
@@ -223,7 +223,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator: Any,
         *,
         n_relabels: int | None = None,
-        relabel: str = "uniform",
+        relabel: str = "soft",
         n_steps: int = 1,
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,

@@ -69,9 +69,12 @@ def test_forget_serves_each_row_once_and_erases_it(name, digits):
     assert clf.predict(digits.X_test).shape == digits.y_test.shape
 
 
-def test_relabel_batch_has_distinct_wrong_labels_and_same_class_replay(digits, recorded_batches):
+def test_uniform_batch_has_distinct_wrong_labels_and_same_class_replay(digits, recorded_batches):
     clf = UnlearnableClassifier(
-        SGDClassifier(loss="log_loss", random_state=0), n_replay=5, random_state=0
+        SGDClassifier(loss="log_loss", random_state=0),
+        relabel="uniform",
+        n_replay=5,
+        random_state=0,
     ).fit(digits.X_train, digits.y_train)
     X_f, y_f = digits.X_train[:20], digits.y_train[:20]
     clf.forget(X_f, y_f)
@@ -93,7 +96,7 @@ def test_relabel_batch_has_distinct_wrong_labels_and_same_class_replay(digits, r
 
 def test_n_relabels_draws_a_subset_of_wrong_labels(digits, recorded_batches):
     clf = UnlearnableClassifier(
-        SGDClassifier(random_state=0), n_relabels=3, n_replay=0, random_state=1
+        SGDClassifier(random_state=0), relabel="uniform", n_relabels=3, n_replay=0, random_state=1
     ).fit(digits.X_train, digits.y_train)
     clf.forget(digits.X_train[:30], digits.y_train[:30])
     drawn = set()
@@ -149,10 +152,10 @@ def test_sgd_step_runs_at_the_unlearning_rate_and_restores_settings(digits, reco
     # Reproduce the step by hand with a constant schedule at eta0=0.05.
     manual = copy.deepcopy(inner)
     clf.forget(digits.X_train[:1], digits.y_train[:1])
-    Xb, yb, rate, _ = recorded_batches[0]
+    Xb, yb, rate, weights = recorded_batches[0]
     assert rate == 0.05
     manual.set_params(learning_rate="constant", eta0=0.05)
-    manual.partial_fit(Xb, yb)
+    manual.partial_fit(Xb, yb, sample_weight=weights)
     np.testing.assert_allclose(clf.estimator_.coef_, manual.coef_)
 
     after = {k: getattr(clf.estimator_, k) for k in before}
@@ -190,8 +193,8 @@ def test_sgd_rate_none_uses_the_estimators_own_schedule(digits, recorded_batches
     clf.set_params(random_state=0).fit(digits.X_train, digits.y_train)
     manual = copy.deepcopy(clf.estimator_)
     clf.forget(digits.X_train[:1], digits.y_train[:1])
-    Xb, yb, *_ = recorded_batches[0]
-    manual.partial_fit(Xb, yb)
+    Xb, yb, _, weights = recorded_batches[0]
+    manual.partial_fit(Xb, yb, sample_weight=weights)
     np.testing.assert_allclose(clf.estimator_.coef_, manual.coef_)
 
 
