@@ -6,6 +6,7 @@ of the training-set size.
 """
 
 from ._backends import EstimatorAdapter, register_adapter
+from ._certificate import Certificate, HeldOutReference
 from ._classifier import UnlearnableClassifier
 from ._ledger import DeletionRecord
 from ._pipeline import forget_through_pipeline
@@ -29,7 +30,9 @@ def row_hash(row) -> str:  # type: ignore[no-untyped-def]
 
 
 __all__ = [
+    "Certificate",
     "DeletionRecord",
+    "HeldOutReference",
     "EstimatorAdapter",
     "UnknownRowError",
     "UnlearnableClassifier",

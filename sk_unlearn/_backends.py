@@ -64,11 +64,22 @@ class EstimatorAdapter:
     ``decision_function``), and ``"soft"`` passes ``sample_weight`` to
     :meth:`forget_step` only where :attr:`accepts_sample_weight` is true.
 
+    Predictions go through the adapter too (:meth:`predict`,
+    :meth:`predict_proba`), so a backend whose estimator speaks in class
+    indices rather than labels (skorch) can translate.
+
     Parameters
     ----------
     estimator : estimator instance
         The (possibly fitted) estimator to act on; the adapter holds no other
         state.
+    classes : ndarray of shape (n_classes,), default=None
+        The meta-estimator's ``classes_`` (sorted), for backends that need to
+        map labels to indices.
+    unlearning_optimizer : None, str or callable, default=None
+        The meta-estimator's ``unlearning_optimizer``; only backends with a
+        choice of optimizer accept anything but None (see
+        :meth:`check_unlearning_optimizer`).
     """
 
     #: Whether :meth:`forget_step` honours ``sample_weight``. False (the
@@ -76,8 +87,15 @@ class EstimatorAdapter:
     #: makes ``relabel="soft"`` draw its copies' labels instead of weighting them.
     accepts_sample_weight: bool = False
 
-    def __init__(self, estimator: Any) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        classes: np.ndarray | None = None,
+        unlearning_optimizer: Any = None,
+    ) -> None:
         self.estimator = estimator
+        self.classes = classes
+        self.unlearning_optimizer = unlearning_optimizer
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
@@ -86,6 +104,19 @@ class EstimatorAdapter:
 
     def check_settings(self) -> None:
         """Warn about estimator settings that weaken unlearning (called by fit)."""
+
+    def check_unlearning_optimizer(self) -> None:
+        """Reject an ``unlearning_optimizer`` this backend cannot use.
+
+        The scikit-learn estimators have their optimizer built in, so only
+        ``None`` (the estimator's own) is accepted here.
+        """
+        if self.unlearning_optimizer is not None:
+            raise ValueError(
+                f"unlearning_optimizer={self.unlearning_optimizer!r} needs a backend with a "
+                f"choice of optimizer (skorch); {type(self.estimator).__name__} steps with its "
+                "own. Use unlearning_optimizer=None."
+            )
 
     def auto_unlearning_rate(self) -> float | None:
         """The rate ``unlearning_rate="auto"`` stands for (None: the estimator's own)."""
@@ -105,26 +136,28 @@ class EstimatorAdapter:
             self.estimator, "decision_function"
         )
 
-    def class_scores(self, X: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    def class_scores(self, X: np.ndarray) -> np.ndarray:
         """The model's score for every row of ``X`` and every class.
 
         Scores are such that a softmax over any subset of classes gives the
         model's probabilities renormalised over that subset: the log of
-        ``predict_proba`` (probabilities clipped at the smallest positive
-        float) when the estimator has it, else ``decision_function``, whose
-        binary form ``d`` of shape (n_rows,) becomes the columns
-        ``(-d / 2, d / 2)`` (their softmax is the logistic ``sigmoid(d)``).
+        :meth:`predict_proba` (probabilities clipped at the smallest positive
+        float) when the estimator has ``predict_proba``, else its
+        ``decision_function``, whose binary form ``d`` of shape (n_rows,)
+        becomes the columns ``(-d / 2, d / 2)`` (their softmax is the logistic
+        ``sigmoid(d)``). Used by ``relabel="boundary"`` (the highest score
+        among the wrong labels) and ``relabel="soft"`` (the softmax over the
+        wrong labels); called on one row per step.
 
         Parameters
         ----------
         X : ndarray of shape (n_rows, n_features)
             Rows as the estimator was trained on them.
-        classes : ndarray of shape (n_classes,)
-            The wrapper's ``classes_``: the order of the returned columns.
 
         Returns
         -------
         scores : ndarray of shape (n_rows, n_classes)
+            Columns in the order of ``classes`` (the wrapper's ``classes_``).
 
         Raises
         ------
@@ -134,18 +167,20 @@ class EstimatorAdapter:
         """
         est = self.estimator
         if hasattr(est, "predict_proba"):
-            proba = np.asarray(est.predict_proba(X), dtype=np.float64)
-            scores = np.log(np.clip(proba, np.finfo(np.float64).tiny, None))
-        elif hasattr(est, "decision_function"):
-            scores = np.asarray(est.decision_function(X), dtype=np.float64)
-            if scores.ndim == 1:
-                scores = np.column_stack([-scores / 2, scores / 2])
-        else:
+            proba = np.asarray(self.predict_proba(X), dtype=np.float64)
+            return np.log(np.clip(proba, np.finfo(np.float64).tiny, None))
+        if not hasattr(est, "decision_function"):
             raise TypeError(
                 f"{type(est).__name__} has neither predict_proba nor decision_function, "
                 "so it cannot score the classes of a row."
             )
-        return _in_order(scores, getattr(est, "classes_", classes), classes)
+        scores = np.asarray(est.decision_function(X), dtype=np.float64)
+        if scores.ndim == 1:
+            scores = np.column_stack([-scores / 2, scores / 2])
+        own = getattr(est, "classes_", None)
+        if self.classes is None or own is None:
+            return scores
+        return _in_order(scores, np.asarray(own), np.asarray(self.classes))
 
     def forget_step(
         self,
@@ -162,6 +197,26 @@ class EstimatorAdapter:
         when :attr:`accepts_sample_weight` is true.
         """
         raise NotImplementedError
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted labels (in the meta-estimator's label space)."""
+        return self.estimator.predict(X)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes``."""
+        return self.estimator.predict_proba(X)
+
+    def snapshot(self) -> Any:
+        """Everything a forget step may change, for :meth:`restore`.
+
+        The default is a deep copy of the estimator; backends with large
+        models can save only what a step touches.
+        """
+        return copy.deepcopy(self.estimator)
+
+    def restore(self, snapshot: Any) -> Any:
+        """The estimator as it was when ``snapshot`` was taken."""
+        return snapshot
 
     def _no_weights(self, sample_weight: np.ndarray | None) -> None:
         if sample_weight is not None:
@@ -383,8 +438,10 @@ def register_adapter(adapter: type[EstimatorAdapter]) -> type[EstimatorAdapter]:
     return adapter
 
 
-def adapter_for(estimator: Any) -> EstimatorAdapter:
-    """The adapter that drives ``estimator``.
+def adapter_for(
+    estimator: Any, classes: np.ndarray | None = None, unlearning_optimizer: Any = None
+) -> EstimatorAdapter:
+    """The adapter that drives ``estimator`` (arguments as for :class:`EstimatorAdapter`).
 
     Raises
     ------
@@ -393,7 +450,7 @@ def adapter_for(estimator: Any) -> EstimatorAdapter:
     """
     for adapter in ADAPTERS:
         if adapter.supports(estimator):
-            return adapter(estimator)
+            return adapter(estimator, classes, unlearning_optimizer)
     raise TypeError(
         "UnlearnableClassifier needs a classifier with partial_fit (e.g. "
         "SGDClassifier, Perceptron, MLPClassifier with solver='sgd' or 'adam'); "

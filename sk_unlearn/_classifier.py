@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from dataclasses import replace
 from datetime import datetime, timezone
 from numbers import Integral, Real
 from typing import Any
@@ -29,8 +30,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _skorch  # noqa: F401  (registers the skorch adapter; imports no torch)
 from ._backends import EstimatorAdapter, adapter_for
-from ._ledger import DeletionRecord
+from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
+from ._ledger import DeletionRecord, mark_latest_retrained
 from ._relabel import (
     SCORED_STRATEGIES,
     STRATEGIES,
@@ -41,6 +44,7 @@ from ._relabel import (
     soft_labels,
 )
 from ._store import RowStore, label_key
+from .metrics import class_probabilities, cosine_divergence
 
 _DTYPES = [np.float64, np.float32]
 
@@ -83,7 +87,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     The training rows are kept (as a copy) so that requests can be
     recognised, rows replayed and the model retrained; a forgotten row is
-    erased from that copy.
+    erased from that copy. :meth:`certify` measures how far the model is from
+    one retrained without the forgotten rows, and retrains once that passes
+    ``max_divergence``.
 
     Parameters
     ----------
@@ -149,6 +155,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         length ``l``). A float in (0, 1) is a fraction of the rows the model
         was trained on. ``None`` never retrains automatically.
 
+    unlearning_optimizer : None, str or callable, default=None
+        The optimizer that takes the unlearning step, for backends that have
+        a choice (skorch). ``None`` is the estimator's own training optimizer
+        at ``unlearning_rate``, its state carried on. A torch optimizer name
+        (``"sgd"``, ``"adam"``, ``"adadelta"``, ...) or a factory called as
+        ``factory(params, lr=unlearning_rate)`` builds a separate optimizer,
+        fresh for every request (no state is shared between requests or with
+        training). The scikit-learn backends accept only ``None``.
+    max_divergence : float or None, default=None
+        When a certificate from :meth:`certify` has a mean divergence above
+        this, the model is retrained from scratch on the retained rows right
+        away, so that every removal so far is served exactly (the paper's
+        maximum divergence). Only :meth:`certify` checks it, and only when a
+        removal was requested since the last training from scratch. It is in
+        the units of the certificate's measure (see :class:`Certificate`).
+        ``None`` never retrains on a certificate.
+
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
 
@@ -180,6 +203,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     deletion_log_ : list of DeletionRecord
         One record per served request: the row's SHA-256 digest (never the
         row), its label, when and how it was served.
+
+    model_version_ : int
+        A counter that changes with every change of the model: ``fit``,
+        ``partial_fit``, ``forget``, ``retrain`` and a retraining triggered
+        by :meth:`certify`. It never decreases over the estimator's life and
+        survives pickling; every :class:`Certificate` names the version it
+        speaks for.
 
     See Also
     --------
@@ -215,6 +245,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],
+        "unlearning_optimizer": [None, str, callable],
+        "max_divergence": [Interval(Real, 0, None, closed="left"), None],
         "random_state": ["random_state"],
     }
 
@@ -228,6 +260,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
         retrain_after: int | float | None = None,
+        unlearning_optimizer: Any = None,
+        max_divergence: float | None = None,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.estimator = estimator
@@ -237,6 +271,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.unlearning_rate = unlearning_rate
         self.n_replay = n_replay
         self.retrain_after = retrain_after
+        self.unlearning_optimizer = unlearning_optimizer
+        self.max_divergence = max_divergence
         self.random_state = random_state
 
     # ------------------------------------------------------------ learning
@@ -261,14 +297,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         classes = unique_labels(y_arr)
         self._n_relabels_for(classes)
         estimator = clone(self.estimator)
-        adapter = adapter_for(estimator)
+        adapter = self._adapter(estimator, classes)
         self._check_relabel_applies(adapter)
         adapter.check_settings()
+        adapter.check_unlearning_optimizer()
         adapter.fit(X_arr, y_arr)
 
         store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
         store.add(X_arr, y_arr)
         self._reset_state(estimator, classes, store)
+        self._bump_version()
         return self
 
     @available_if(_estimator_has("partial_fit"))
@@ -310,10 +348,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._check_known_labels(y_arr, known)
 
         estimator = clone(self.estimator) if first_call else self.estimator_
-        adapter = adapter_for(estimator)
+        adapter = self._adapter(estimator, known)
         if first_call:
             self._check_relabel_applies(adapter)
             adapter.check_settings()
+            adapter.check_unlearning_optimizer()
         train_dtype = X_arr.dtype if first_call else self._train_dtype
         adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
         if first_call:
@@ -321,6 +360,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self._reset_state(estimator, known, store)
         self._store.add(X_arr, y_arr)
         self._n_trained_rows += X_arr.shape[0]
+        self._bump_version()
         return self
 
     def _reset_state(self, estimator: Any, classes: np.ndarray, store: RowStore) -> None:
@@ -337,6 +377,19 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # it was trained with, whatever dtype a later batch arrives in.
         self._train_dtype = store.X.dtype
 
+    def _adapter(
+        self, estimator: Any = None, classes: np.ndarray | None = None
+    ) -> EstimatorAdapter:
+        """The adapter for ``estimator`` (default ``estimator_``) with this wrapper's settings."""
+        return adapter_for(
+            self.estimator_ if estimator is None else estimator,
+            self.classes_ if classes is None else classes,
+            self.unlearning_optimizer,
+        )
+
+    def _bump_version(self) -> None:
+        self.model_version_ = getattr(self, "model_version_", 0) + 1
+
     def __sklearn_is_fitted__(self) -> bool:
         # Fitted means trained, not merely validated: a failed first
         # partial_fit may leave n_features_in_ behind.
@@ -352,13 +405,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def forget(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
         """Forget training rows by random relabeling, one request per row.
 
-        Requests are served in order. Each is ``n_steps`` ``partial_fit``
-        steps of the wrapped estimator, each on ``n_relabels`` copies of the
-        row relabeled as ``relabel`` says plus ``n_replay`` retained rows of
-        its class, at ``unlearning_rate``; the row is then erased from the retained rows and recorded in
-        ``deletion_log_``. The call is all-or-nothing: if any row is unknown
-        or any step fails, the model, the retained rows, the random state and
-        ``deletion_log_`` are left exactly as they were.
+        Requests are served in order. Each is ``n_steps`` optimizer steps of
+        the wrapped estimator, each on ``n_relabels`` copies of the row
+        relabeled as ``relabel`` says plus ``n_replay`` retained rows of its
+        class, at ``unlearning_rate``; the row is then erased from the
+        retained rows and recorded in ``deletion_log_``. The call is
+        all-or-nothing: if any row is unknown or any step fails, the model,
+        the retained rows, the random state and ``deletion_log_`` are left
+        exactly as they were.
 
         Parameters
         ----------
@@ -410,7 +464,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_consistent_length(X_arr, y_arr)
         self._check_known_labels(y_arr, self.classes_)
         n_relabels = self._n_relabels_for(self.classes_)
-        self._check_relabel_applies(adapter_for(self.estimator_))
+        adapter = self._adapter()
+        adapter.check_unlearning_optimizer()
+        self._check_relabel_applies(adapter)
         positions = self._store.locate(X_arr, y_arr)
 
         snapshot = self._snapshot()
@@ -425,13 +481,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._store.erase(positions)
         self.deletion_log_.extend(records)
         self.n_forgotten_ += len(records)
+        self._bump_version()
         return self
 
     def _serve(
         self, x: np.ndarray, label: Any, positions: list[int], i: int, n_relabels: int
     ) -> DeletionRecord:
         """Serve request ``i`` of the current call (its row is still stored)."""
-        adapter = adapter_for(self.estimator_)
+        adapter = self._adapter()
         rate = (
             adapter.auto_unlearning_rate()
             if isinstance(self.unlearning_rate, str)
@@ -470,7 +527,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """The copies' labels, and their sample weights (None: all 1), per ``relabel``."""
         if self.relabel == "uniform":
             return complementary_labels(label, self.classes_, n_relabels, self._rng), None
-        scores = adapter.class_scores(x[np.newaxis, :], self.classes_)[0]
+        scores = adapter.class_scores(x[np.newaxis, :])[0]
         if self.relabel == "boundary":
             return boundary_labels(label, self.classes_, scores, n_relabels), None
         if adapter.accepts_sample_weight:
@@ -483,12 +540,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _snapshot(self) -> dict[str, Any]:
         state = {name: getattr(self, name) for name in self._ROLLBACK_ATTRS}
-        state["estimator_"] = copy.deepcopy(self.estimator_)
+        adapter = self._adapter()
+        state["estimator_"] = (adapter, adapter.snapshot())
         state["rng"] = self._rng.bit_generator.state
         return state
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         self._rng.bit_generator.state = snapshot.pop("rng")
+        adapter, saved = snapshot.pop("estimator_")
+        self.estimator_ = adapter.restore(saved)
         for name, value in snapshot.items():
             setattr(self, name, value)
 
@@ -531,6 +591,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "the retrained model would not know them."
             )
         self._retrain_on(np.ones(len(self._store), dtype=bool))
+        self._bump_version()
         return self
 
     def _retrain_threshold(self) -> int | None:
@@ -557,10 +618,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._retrain_on(keep)
         return True
 
-    def _retrain_on(self, keep: np.ndarray) -> None:
+    def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
+        """A clone of ``estimator`` trained on the kept rows in learning order."""
         estimator = clone(self.estimator)
-        adapter_for(estimator).fit(*self._store.in_learning_order(keep))
-        self.estimator_ = estimator
+        self._adapter(estimator).fit(*self._store.in_learning_order(keep))
+        return estimator
+
+    def _retrain_on(self, keep: np.ndarray, fitted: Any = None) -> None:
+        """Install a fresh fit on the kept rows (``fitted``: one already made)."""
+        self.estimator_ = self._fresh_fit(keep) if fitted is None else fitted
         self._train_dtype = self._store.X.dtype
         self.n_retrains_ += 1
         self._n_since_retrain = 0
@@ -571,6 +637,215 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for position in forgotten:
             counts[label_key(self._store.y[position])] -= 1
         return [c for c in self.classes_.tolist() if counts.get(c, 0) <= 0]
+
+    # --------------------------------------------------------- certifying
+    def certify(
+        self, X: ArrayLike, y: ArrayLike | None = None, *, reference: Any = "retrain"
+    ) -> Certificate:
+        """Measure how far the model is, on rows ``X``, from one without the forgotten rows.
+
+        Compares the model's predicted class probabilities on ``X`` (usually
+        the forgotten rows) with those of a reference model, row by row, with
+        :func:`~sk_unlearn.metrics.cosine_divergence`; or, with a
+        :class:`HeldOutReference`, compares the model's losses on ``(X, y)``
+        with its losses on rows it never saw. When ``max_divergence`` is set
+        and the certificate's mean is above it, the model is retrained from
+        scratch on the retained rows (``n_retrains_`` grows, the latest
+        record in ``deletion_log_`` gets ``retrained=True``, and the
+        certificate says ``retrained=True``), unless no removal was requested
+        since the model was last trained from scratch (then every removal is
+        already served exactly; a ``UserWarning`` says so). Otherwise nothing
+        about the model changes: not its predictions, not its random state.
+
+        Probabilities come from :meth:`predict_proba`, or, for estimators
+        without it (hinge-loss SGD, ``Perceptron``), from the softmax of
+        :meth:`decision_function` (see
+        :func:`~sk_unlearn.metrics.class_probabilities`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Rows to certify: forgotten rows, or any rows to compare on.
+        y : array-like of shape (n_rows,), default=None
+            Their labels; needed by the ``HeldOutReference`` only.
+        reference : "retrain", fitted classifier or HeldOutReference, default="retrain"
+            What the model is compared with:
+
+            * ``"retrain"``: a fresh clone of ``estimator`` trained on the
+              retained rows exactly as :meth:`retrain` would (the naive
+              model). Costs one full training, then is cached until the model
+              or the estimator's parameters change. The cache is not pickled.
+            * a fitted classifier with the same ``classes_`` (e.g. a naive
+              model you trained yourself): used as it is.
+            * :class:`HeldOutReference`: no training at all; cost
+              O(rows certified + held-out rows) predictions.
+
+        Returns
+        -------
+        certificate : Certificate
+            Per-row divergences, their mean and max, the threshold, whether
+            the mean is within it, the reference, and ``model_version_``.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator has not been fitted.
+        ValueError
+            If ``X`` or ``y`` is malformed, a reference needs ``y`` and none
+            was given, a reference classifier has other classes, or
+            ``reference="retrain"`` while some class has no retained rows.
+        TypeError
+            If ``reference`` is of none of the kinds above.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import SGDClassifier
+        >>> from sk_unlearn import UnlearnableClassifier
+        >>> from sk_unlearn.datasets import load_digits_split
+        >>> d = load_digits_split()
+        >>> clf = UnlearnableClassifier(SGDClassifier(loss="log_loss", random_state=0),
+        ...                             random_state=0).fit(d.X_train, d.y_train)
+        >>> clf = clf.forget(d.X_train[:20], d.y_train[:20])
+        >>> cert = clf.certify(d.X_train[:20])
+        >>> cert.reference, cert.n_rows, 0 <= cert.mean <= cert.max <= 1
+        ('retrain', 20, True)
+        >>> clf.retrain().certify(d.X_train[:20]).max  # the naive model itself
+        0.0
+        """
+        check_is_fitted(self)
+        self._validate_params()
+        n_rows = self._validated_X(X).shape[0]
+        y_arr = None if y is None else self._validated_labels(y, n_rows)
+
+        view = None
+        if isinstance(reference, str):
+            if reference != "retrain":
+                raise ValueError(
+                    f"reference={reference!r}: the only named reference is 'retrain'; "
+                    "else pass a fitted classifier or a HeldOutReference."
+                )
+            view = self._retrain_reference()
+            name, measure = "retrain", COSINE
+        elif isinstance(reference, HeldOutReference):
+            if y_arr is None:
+                raise ValueError("The HeldOutReference compares losses: pass the labels y.")
+            name, measure = "held-out", ADVANTAGE
+        else:
+            self._check_reference_model(reference)
+            name, measure = "model", COSINE
+
+        if measure == COSINE:
+            other = reference if view is None else view
+            values = cosine_divergence(class_probabilities(self, X), class_probabilities(other, X))
+        else:
+            values = reference.membership_advantage(self, X, y_arr)
+        certificate = Certificate(
+            divergences=values,
+            reference=name,
+            measure=measure,
+            threshold=None if self.max_divergence is None else float(self.max_divergence),
+            model_version=self.model_version_,
+        )
+        if certificate.within_threshold is False and self._retrain_for_certificate(view):
+            certificate = replace(certificate, retrained=True)
+        return certificate
+
+    def _validated_labels(self, y: ArrayLike, n_rows: int) -> np.ndarray:
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1:
+            y_arr = column_or_1d(y_arr, warn=True)
+        check_consistent_length(np.empty(n_rows), y_arr)
+        self._check_known_labels(y_arr, self.classes_)
+        return y_arr
+
+    def _check_reference_model(self, reference: Any) -> None:
+        if not (hasattr(reference, "predict_proba") or hasattr(reference, "decision_function")):
+            raise TypeError(
+                "reference must be 'retrain', a fitted classifier with predict_proba or "
+                f"decision_function, or a HeldOutReference; got {type(reference).__name__}."
+            )
+        check_is_fitted(reference)
+        classes = getattr(reference, "classes_", None)
+        if classes is None or not np.array_equal(np.asarray(classes), self.classes_):
+            raise ValueError(
+                f"The reference classifier's classes_ {classes!r} differ from "
+                f"this estimator's {self.classes_!r}."
+            )
+
+    def _retrain_reference(self) -> UnlearnableClassifier:
+        """The naive model on the retained rows, wrapped like ``self``; cached."""
+        key = self._reference_key()
+        cached: tuple[Any, UnlearnableClassifier] | None = getattr(self, "_reference_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        missing = self._classes_without_rows(forgotten=[])
+        if missing:
+            raise ValueError(
+                f"Cannot build the 'retrain' reference: no retained rows of class(es) "
+                f"{missing}. Pass a fitted classifier or a HeldOutReference instead."
+            )
+        view = self._wrapped(self._fresh_fit())
+        self._reference_cache = (key, view)
+        return view
+
+    def _reference_key(self) -> tuple[int, str]:
+        # The parameters too: set_params(estimator__...) changes the recipe, not the model.
+        return self.model_version_, repr(self.estimator.get_params(deep=True))
+
+    def _wrapped(self, estimator: Any) -> UnlearnableClassifier:
+        """A fitted-looking wrapper around ``estimator`` that predicts like ``self``.
+
+        It holds no rows: only what ``predict_proba``/``decision_function``
+        need, so it predicts through the same wrapper methods as ``self``.
+        """
+        view = clone(self)
+        view.estimator_ = estimator
+        view.classes_ = self.classes_
+        view.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            view.feature_names_in_ = self.feature_names_in_
+        return view
+
+    def _retrain_for_certificate(self, view: UnlearnableClassifier | None) -> bool:
+        """Retrain after a certificate over ``max_divergence``; False if pointless or impossible."""
+        if self._n_since_retrain == 0:
+            warnings.warn(
+                "Certificate over max_divergence, but no removal was requested since the "
+                "model was last trained from scratch: every removal is already served "
+                "exactly, so it is not retrained (is max_divergence below the reference's "
+                "own noise?).",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
+        missing = self._classes_without_rows(forgotten=[])
+        if missing:
+            warnings.warn(
+                f"Certificate over max_divergence, but retraining is impossible: no "
+                f"retained rows of class(es) {missing}.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return False
+        # The 'retrain' reference is exactly the model retrain() would fit.
+        fitted = None if view is None else copy.deepcopy(view.estimator_)
+        self._retrain_on(np.ones(len(self._store), dtype=bool), fitted=fitted)
+        self._bump_version()
+        mark_latest_retrained(self.deletion_log_)
+        if view is not None:  # still the naive model of the new version
+            self._reference_cache = (self._reference_key(), view)
+        return True
+
+    def _retained_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the retained rows and labels, in learning order (for metrics)."""
+        check_is_fitted(self)
+        return self._store.in_learning_order()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The reference cache is a second model: rebuilt on demand, never pickled.
+        state = dict(super().__getstate__())
+        state.pop("_reference_cache", None)
+        return state
 
     # ------------------------------------------------------------ validation
     def _check_relabel_applies(self, adapter: EstimatorAdapter) -> None:
@@ -619,7 +894,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
         """
         X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
-        return self.estimator_.predict(X_checked)
+        return self._adapter().predict(X_checked)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
@@ -634,7 +909,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
         """
         X_checked = self._validated_X(X)  # before touching estimator_: NotFittedError
-        return self.estimator_.predict_proba(X_checked)
+        return self._adapter().predict_proba(X_checked)
 
     @available_if(_estimator_has("predict_log_proba"))
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
@@ -35,8 +35,9 @@ class DeletionRecord:
         The rate the step ran at; ``None`` means the estimator's own rate.
     retrained : bool
         Whether the model was retrained from scratch on the retained rows
-        right after this request, which serves it (and all earlier ones)
-        exactly.
+        after this request and before the next one, by ``retrain_after`` or
+        by a certificate over ``max_divergence``; that serves it (and all
+        earlier ones) exactly. A call to ``retrain()`` is not recorded here.
     relabel : str
         How the copies were labeled: ``"uniform"``, ``"boundary"`` or
         ``"soft"`` (see ``UnlearnableClassifier``).
@@ -59,3 +60,13 @@ class DeletionRecord:
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (JSON-serialisable for simple labels)."""
         return asdict(self)
+
+
+def mark_latest_retrained(log: list[DeletionRecord]) -> None:
+    """Record in ``log`` that the model was retrained after its latest request.
+
+    Used when a retraining happens between requests (a certificate over
+    ``max_divergence``); records are immutable, so the latest one is replaced.
+    """
+    if log and not log[-1].retrained:
+        log[-1] = replace(log[-1], retrained=True)

@@ -76,6 +76,33 @@ def test_bench_sgd_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert math.isfinite(results[key]) and results[key] > 0
 
 
+def test_bench_skorch_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("skorch")
+    if not MNIST.is_file():
+        pytest.skip(f"MNIST file not found at {MNIST}")
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_skorch_mnist", REPO_ROOT / "benchmarks" / "bench_skorch_mnist.py"
+        )
+        assert spec is not None and spec.loader is not None
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+        out = tmp_path / "skorch.md"
+        argv = ["--data", str(MNIST), "--device", "cpu", "--n-train", "300", "--n-test", "200"]
+        results = bench.main([*argv, "--n-requests", "3", "--epochs", "1", "--out", str(out)])
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    for stamp in ("- Command: ", "- Date: ", "- Hardware: ", "- Device: cpu", "300-row subset"):
+        assert stamp in text
+    assert re.search(r"Ratio forget/raw: \S+x \(target <= 1\.3x\): (PASS|FAIL)", text)
+    assert re.search(r"Speedup retrain/forget: \S+x", text)
+    assert math.isfinite(results["ratio"]) and results["ratio"] > 0
+    assert results["wrap_ms"]["n"] == results["raw_ms"]["n"] == 3
+
+
 RELABEL_SCRIPT = REPO_ROOT / "benchmarks" / "bench_relabel_strategies.py"
 
 

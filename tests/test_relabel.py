@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import state_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -16,6 +15,7 @@ from sklearn.linear_model import Perceptron, SGDClassifier
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 
+from conftest import state_bytes
 from sk_unlearn import UnlearnableClassifier
 from sk_unlearn._backends import adapter_for
 from sk_unlearn._relabel import (
@@ -137,23 +137,29 @@ def test_relabel_batch_weighs_replayed_rows_one():
 
 
 # ----------------------------------------------------------- class scores
-def test_class_scores_follow_the_wrappers_class_order(digits):
+def test_class_scores_are_log_probabilities_in_class_order(digits):
     est = SGDClassifier(loss="log_loss", random_state=0).fit(digits.X_train, digits.y_train)
-    adapter = adapter_for(est)
     X = digits.X_test[:3]
-    scores = adapter.class_scores(X, est.classes_)
+    scores = adapter_for(est, est.classes_).class_scores(X)
     np.testing.assert_allclose(np.exp(scores), est.predict_proba(X), atol=1e-12)
-    reversed_classes = est.classes_[::-1]
-    np.testing.assert_array_equal(adapter.class_scores(X, reversed_classes), scores[:, ::-1])
+
+
+def test_decision_scores_are_reordered_to_the_wrappers_classes(digits):
+    est = Perceptron(random_state=0).fit(digits.X_train, digits.y_train)
+    X = digits.X_test[:3]
+    scores = adapter_for(est, est.classes_).class_scores(X)
+    np.testing.assert_array_equal(scores, est.decision_function(X))
+    reversed_order = adapter_for(est, est.classes_[::-1]).class_scores(X)
+    np.testing.assert_array_equal(reversed_order, scores[:, ::-1])
     with pytest.raises(ValueError, match="do not cover"):
-        adapter.class_scores(X, np.arange(11))
+        adapter_for(est, np.arange(11)).class_scores(X)
 
 
 def test_binary_decision_function_becomes_two_logistic_columns(digits):
     mask = digits.y_train < 2
     est = Perceptron(random_state=0).fit(digits.X_train[mask], digits.y_train[mask])
     X = digits.X_test[:5]
-    scores = adapter_for(est).class_scores(X, est.classes_)
+    scores = adapter_for(est, est.classes_).class_scores(X)
     assert scores.shape == (5, 2)
     softmax = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(softmax[:, 1], 1 / (1 + np.exp(-est.decision_function(X))))
@@ -194,7 +200,7 @@ def test_soft_passes_the_renormalised_probabilities_as_sample_weight(
 ):
     clf = _fitted(make(), digits, relabel="soft", n_replay=5)
     x, label = digits.X_train[:1], digits.y_train[0]
-    scores = adapter_for(clf.estimator_).class_scores(x, clf.classes_)[0]
+    scores = clf._adapter().class_scores(x)[0]
     clf.forget(x, [label])
     (_, yb, _, weights) = recorded_batches[0]
     wrong = np.delete(np.arange(10), label)

@@ -1,0 +1,178 @@
+"""The certificate ``UnlearnableClassifier.certify`` returns, and its cheap reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .metrics import per_example_loss
+
+COSINE = "cosine_divergence"
+ADVANTAGE = "membership_advantage"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Certificate:
+    """How far the model is, on some rows, from one that never saw the forgotten rows.
+
+    Returned by :meth:`UnlearnableClassifier.certify
+    <sk_unlearn.UnlearnableClassifier.certify>`. A certificate is evidence,
+    not a proof: random relabeling is approximate and the certificate is no
+    differential-privacy guarantee (see ``docs/user_guide.md``, "Reading a
+    certificate").
+
+    Attributes
+    ----------
+    divergences : ndarray of shape (n_rows,)
+        One value per certified row (read-only). With ``measure ==
+        "cosine_divergence"`` (references ``"retrain"`` and ``"model"``), the
+        :func:`~sk_unlearn.metrics.cosine_divergence` between the model's
+        predicted probabilities and the reference model's, in [0, 1]. With
+        ``measure == "membership_advantage"`` (reference ``"held-out"``), ``2 s
+        - 1`` in [-1, 1], where ``s`` is the share of held-out non-member rows
+        with a higher loss than the row: about 0 for a row the model never
+        saw, 1 for a row it fits better than every non-member.
+    reference : str
+        ``"retrain"``, ``"model"`` (a classifier passed by the caller) or
+        ``"held-out"``.
+    measure : str
+        ``"cosine_divergence"`` or ``"membership_advantage"``.
+    threshold : float or None
+        The estimator's ``max_divergence`` when the certificate was made.
+    model_version : int
+        The ``model_version_`` of the model the divergences were measured on.
+    retrained : bool
+        Whether this certificate made the estimator retrain from scratch
+        (its mean was over ``threshold``). The divergences describe the model
+        before that retraining; the retrained one serves every removal
+        exactly.
+    n_rows : int
+        Number of certified rows.
+    mean : float
+        Mean of ``divergences``: the number compared with ``threshold``. For
+        ``"membership_advantage"`` it is ``2 AUC - 1`` of the loss-threshold
+        attack, certified rows against the held-out rows.
+    max : float
+        Largest of ``divergences``: the least-forgotten row.
+    within_threshold : bool or None
+        ``mean <= threshold``; ``None`` when no threshold was set.
+    """
+
+    divergences: np.ndarray
+    reference: str
+    measure: str
+    threshold: float | None
+    model_version: int
+    retrained: bool = False
+    n_rows: int = field(init=False)
+    mean: float = field(init=False)
+    max: float = field(init=False)
+    within_threshold: bool | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        values = np.array(self.divergences, dtype=np.float64).ravel()
+        if values.size == 0:
+            raise ValueError("A certificate needs at least one row.")
+        values.setflags(write=False)
+        mean = float(values.mean())
+        derived = {
+            "divergences": values,
+            "n_rows": int(values.size),
+            "mean": mean,
+            "max": float(values.max()),
+            "within_threshold": None if self.threshold is None else mean <= self.threshold,
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        threshold = "None" if self.threshold is None else f"{self.threshold:.4g}"
+        return (
+            f"Certificate(reference={self.reference!r}, measure={self.measure!r}, "
+            f"n_rows={self.n_rows}, mean={self.mean:.4g}, max={self.max:.4g}, "
+            f"threshold={threshold}, within_threshold={self.within_threshold}, "
+            f"retrained={self.retrained}, model_version={self.model_version})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The certificate as a plain, JSON-serialisable dict."""
+        return {
+            "reference": self.reference,
+            "measure": self.measure,
+            "n_rows": self.n_rows,
+            "mean": self.mean,
+            "max": self.max,
+            "threshold": self.threshold,
+            "within_threshold": self.within_threshold,
+            "retrained": self.retrained,
+            "model_version": self.model_version,
+            "divergences": self.divergences.tolist(),
+        }
+
+
+class HeldOutReference:
+    """Rows the model never saw, as a reference that needs no retraining.
+
+    Pass it as ``certify(X, y, reference=HeldOutReference(X_out, y_out))``.
+    The model's per-example losses on the certified rows are compared with
+    its losses on these non-member rows (a loss-threshold membership
+    inference): the certificate holds, per row, ``2 s - 1`` where ``s`` is the
+    share of non-members with a higher loss (ties count one half), and its
+    mean is ``2 AUC - 1``. Cost: predictions on the certified and held-out
+    rows, no training.
+
+    What it guarantees is weaker than ``reference="retrain"``: only that the
+    certified rows do not look more like training rows than typical
+    never-seen rows do, to this attack. It is calibrated for rows drawn like
+    the held-out rows; for unusual rows (outliers, mislabeled rows) the naive
+    model's own value is far from 0 (usually negative), so compare with it
+    where you can.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_features)
+        Rows never trained on, e.g. a validation split.
+    y : array-like of shape (n_rows,)
+        Their labels.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from sk_unlearn import HeldOutReference, UnlearnableClassifier
+    >>> from sk_unlearn.datasets import load_digits_split
+    >>> d = load_digits_split()
+    >>> clf = UnlearnableClassifier(SGDClassifier(loss="log_loss", random_state=0),
+    ...                             random_state=0).fit(d.X_train, d.y_train)
+    >>> cert = clf.certify(d.X_test[:100], d.y_test[:100],
+    ...                    reference=HeldOutReference(d.X_test[100:], d.y_test[100:]))
+    >>> cert.measure, cert.n_rows, abs(cert.mean) < 0.3
+    ('membership_advantage', 100, True)
+    """
+
+    def __init__(self, X: ArrayLike, y: ArrayLike) -> None:
+        X_arr = np.asarray(X)
+        y_arr = np.asarray(y)
+        if X_arr.ndim != 2 or y_arr.ndim != 1 or len(X_arr) != len(y_arr) or len(y_arr) == 0:
+            raise ValueError(
+                "HeldOutReference needs a non-empty 2-d X and a 1-d y of the same length; "
+                f"got shapes {X_arr.shape} and {y_arr.shape}."
+            )
+        # A DataFrame stays one, so a model fitted with feature names sees them.
+        self.X = X if hasattr(X, "columns") else X_arr
+        self.y = y_arr
+
+    def __repr__(self) -> str:
+        return f"HeldOutReference(n_rows={len(self.y)})"
+
+    def membership_advantage(self, model: Any, X: ArrayLike, y: ArrayLike) -> np.ndarray:
+        """Per-row ``2 s - 1`` of the rows ``(X, y)`` under ``model`` (see above)."""
+        held_out = np.sort(per_example_loss(model, self.X, self.y))
+        losses = per_example_loss(model, X, y)
+        at_most = np.searchsorted(held_out, losses, side="right")
+        below = np.searchsorted(held_out, losses, side="left")
+        share_higher = (len(held_out) - at_most + 0.5 * (at_most - below)) / len(held_out)
+        out: np.ndarray = 2.0 * share_higher - 1.0
+        return out
