@@ -52,6 +52,7 @@ from sklearn.neural_network import MLPClassifier
 
 from sk_unlearn import UnlearnableClassifier
 from sk_unlearn.datasets import load_mnist
+from sk_unlearn.metrics import cosine_divergence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sgd_mnist import _versions  # noqa: E402  (one provenance helper for all benches)
@@ -125,6 +126,20 @@ def _scores(model: Any, data: Any, X_f: np.ndarray, y_f: np.ndarray, y_true: np.
     }
 
 
+def _divergence(model: Any, naive: Any, data: Any, X_f: np.ndarray) -> dict:
+    """Mean cosine divergence (``sk_unlearn.metrics``) to the naive model's predict_proba."""
+    return {
+        "div_test": float(
+            cosine_divergence(
+                model.predict_proba(data.X_test), naive.predict_proba(data.X_test)
+            ).mean()
+        ),
+        "div_forgotten": float(
+            cosine_divergence(model.predict_proba(X_f), naive.predict_proba(X_f)).mean()
+        ),
+    }
+
+
 def _one_seed(args: argparse.Namespace, data: Any, seed: int, log: Any) -> list[dict]:
     X, y = data.X_train, data.y_train
     rows, noisy = _mislabel(y, args.n_mislabeled, np.random.default_rng(seed))
@@ -146,11 +161,18 @@ def _one_seed(args: argparse.Namespace, data: Any, seed: int, log: Any) -> list[
 
     base = {"seed": seed, "strategy": "", "rate": "", "replay": "", "steps": ""}
     results = [
-        {**base, "model": "original", **_scores(original, data, X_f, y_f, y_true), "ms": ""},
+        {
+            **base,
+            "model": "original",
+            **_scores(original, data, X_f, y_f, y_true),
+            **_divergence(original, naive, data, X_f),
+            "ms": "",
+        },
         {
             **base,
             "model": "naive",
             **_scores(naive, data, X_f, y_f, y_true),
+            **_divergence(naive, naive, data, X_f),
             "ms": 1e3 * retrain_s,
         },
     ]
@@ -173,6 +195,7 @@ def _one_seed(args: argparse.Namespace, data: Any, seed: int, log: Any) -> list[
                 "replay": replay,
                 "steps": steps,
                 **_scores(clf, data, X_f, y_f, y_true),
+                **_divergence(clf, naive, data, X_f),
                 "ms": 1e3 * float(np.median(times)),
             }
         )
@@ -189,7 +212,7 @@ def _summary(results: list[dict]) -> list[dict]:
     rows = []
     for key, group in groups.items():
         row: dict[str, Any] = dict(zip(key_names, key))
-        for metric in ("test_acc", "repeated", "true_label"):
+        for metric in ("test_acc", "repeated", "true_label", "div_test", "div_forgotten"):
             values = [g[metric] for g in group]
             row[metric] = (float(np.mean(values)), min(values), max(values))
         row["ms"] = float(np.mean([g["ms"] for g in group])) if group[0]["ms"] != "" else None
@@ -204,9 +227,11 @@ def _summary(results: list[dict]) -> list[dict]:
     return rows
 
 
-def _fmt(values: tuple[float, float, float], n_seeds: int) -> str:
+def _fmt(values: tuple[float, float, float], n_seeds: int, digits: int = 1) -> str:
     mean, lo, hi = values
-    return f"{mean:.1f}" if n_seeds == 1 else f"{mean:.1f} [{lo:.1f}, {hi:.1f}]"
+    if n_seeds == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def _report(ctx: dict[str, Any], summary: list[dict]) -> str:
@@ -237,12 +262,14 @@ def _report(ctx: dict[str, Any], summary: list[dict]) -> str:
         "label (%); ms/request: median time of one `forget` call (for naive: one full "
         f"retrain). {'Values: mean [min, max] over the seeds. ' if n > 1 else ''}"
         f"*meets*: repeated ≤ naive + {REPEAT_MARGIN:g} points and test accuracy ≥ naive − "
-        f"{ACCURACY_MARGIN:g} point (means). Divergence to naive (`certify`) is not reported: "
-        "`sk_unlearn.metrics` had not landed when this ran.",
+        f"{ACCURACY_MARGIN:g} point (means). *div. test* / *div. forgotten*: mean "
+        "`sk_unlearn.metrics.cosine_divergence` (the divergence `certify` uses) between the "
+        "model's and the naive model's `predict_proba` on the test rows / on the forgotten "
+        "rows (0 = the naive model's outputs; at most 1).",
         "",
         "| model | relabel | unlearning rate | replay | steps | test acc | repeated | "
-        "true label | ms/request | meets |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        "true label | div. test | div. forgotten | ms/request | meets |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
     ]
     for row in summary:
         ms = "–" if row["ms"] is None else f"{row['ms']:.1f}"
@@ -251,7 +278,8 @@ def _report(ctx: dict[str, Any], summary: list[dict]) -> str:
             f"{'–' if row['rate'] == '' else format(row['rate'], 'g')} | "
             f"{'–' if row['replay'] == '' else row['replay']} | {row['steps'] or '–'} | "
             f"{_fmt(row['test_acc'], n)} | {_fmt(row['repeated'], n)} | "
-            f"{_fmt(row['true_label'], n)} | {ms} | {'yes' if row['meets'] else ''} |"
+            f"{_fmt(row['true_label'], n)} | {_fmt(row['div_test'], n, 4)} | "
+            f"{_fmt(row['div_forgotten'], n, 3)} | {ms} | {'yes' if row['meets'] else ''} |"
         )
     lines.append("")
     return "\n".join(lines)
