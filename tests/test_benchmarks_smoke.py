@@ -120,7 +120,13 @@ def test_bench_relabel_strategies_smoke(tmp_path: Path, capsys: pytest.CaptureFi
     text = out.read_text(encoding="utf-8")
     header = "| model | relabel | unlearning rate | replay | steps | test acc | repeated |"
     assert header in text and header in printed
-    for stamp in ("- Command: ", "- Date: ", "- Hardware: ", "- Versions: ", "- Seeds: 0"):
+    for stamp in (
+        "- Command: ",
+        "- Date: ",
+        "- Hardware: ",
+        "- Versions (at the start",
+        "- Seeds: 0",
+    ):
         assert stamp in text
     # original, naive, then every strategy x rate x replay x steps cell of the quick grid
     assert [r["model"] for r in results[:2]] == ["original", "naive"]

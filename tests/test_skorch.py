@@ -130,7 +130,7 @@ def test_a_request_is_exactly_one_optimizer_step_on_the_whole_batch(
     fitted.set_params(unlearning_rate=0.05).forget(digits.X_train[:1], LABELS[digits.y_train[:1]])
     assert len(steps) == 1
 
-    (X_batch, y_batch, rate) = recorded_batches[0]
+    (X_batch, y_batch, rate, _) = recorded_batches[0]
     assert rate == 0.05 and len(X_batch) == 9 + 4
     # The net trains with plain SGD (no momentum): its optimizer's step is this one.
     torch_sgd_step(manual.module_, X_batch, np.searchsorted(fitted.classes_, y_batch), lr=0.05)
@@ -231,7 +231,7 @@ def test_separate_sgd_step_matches_plain_torch(fitted, digits, recorded_batches)
     manual = copy.deepcopy(fitted.estimator_.module_)
     fitted.set_params(unlearning_optimizer=torch.optim.SGD, unlearning_rate=0.3)
     fitted.forget(digits.X_train[:1], LABELS[digits.y_train[:1]])
-    X_batch, y_batch, _ = recorded_batches[0]
+    X_batch, y_batch, *_ = recorded_batches[0]
     torch_sgd_step(manual, X_batch, np.searchsorted(fitted.classes_, y_batch), lr=0.3)
     assert_weights_close(fitted.estimator_.module_, manual)
 
