@@ -428,3 +428,21 @@ def test_certify_against_the_naive_net(fitted, digits):
     fitted.set_params(max_divergence=0.0)
     assert fitted.certify(digits.X_train[:5]).retrained
     assert fitted.n_retrains_ == 1 and fitted.deletion_log_[-1].retrained
+
+
+def test_boundary_and_soft_read_the_nets_probabilities_in_label_space(
+    fitted, digits, recorded_batches
+):
+    """class_scores goes through the adapter's predict_proba: columns in classes_ order."""
+    x, label = digits.X_train[:1], LABELS[digits.y_train[:1]]
+    proba = fitted.predict_proba(x)[0]
+    proba[fitted.classes_ == label[0]] = -1
+    runner_up = fitted.classes_[np.argmax(proba)]
+    fitted.set_params(relabel="boundary").forget(x, label)
+    (_, y_batch, _, weights) = recorded_batches[0]
+    assert y_batch[:9].tolist() == [runner_up] * 9 and weights is None
+    # skorch's step takes no sample weights: "soft" draws the copies' labels instead.
+    fitted.set_params(relabel="soft").forget(digits.X_train[1:2], LABELS[digits.y_train[1:2]])
+    (_, y_batch, _, weights) = recorded_batches[1]
+    assert weights is None and LABELS[digits.y_train[1]] not in y_batch[:9]
+    assert fitted.deletion_log_[-1].relabel == "soft"
