@@ -107,6 +107,8 @@ def provenance(
         f"- Versions: python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, sk_unlearn {sk_unlearn.__version__} "
         f"(git {git_revision()})",
+        f"- Load average (1, 5, 15 min) when the report was written: "
+        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}",
         f"- Seed: {seed}",
         *[f"- {line}" for line in extra],
     ]

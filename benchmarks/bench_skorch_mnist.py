@@ -216,11 +216,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ("naive retrain", scores(naive)),
     ]
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
-    scale = (
-        "full MNIST"
-        if args.n_train is None
-        else f"a {len(y)}-row subset of MNIST (not the paper's scale)"
-    )
+    epochs = f"{args.epochs} epoch(s)" + ("" if args.epochs == 5 else ", the paper trains 5")
+    rows_used = "full MNIST" if len(y) == 60_000 else f"a {len(y)}-row subset of MNIST"
+    scale = f"{rows_used}, {epochs}"
     lines = provenance(
         "sk_unlearn benchmark: skorch MnistCNN on MNIST",
         __file__,

@@ -1,4 +1,6 @@
-"""Quickstart: forget 1% of the training rows of a digits classifier.
+"""
+Quickstart: forget 1% of the training rows
+==========================================
 
 Trains an ``SGDClassifier`` on scikit-learn's embedded 8x8 digits (nothing to
 download), serves one deletion request per forgotten row by random relabeling,

@@ -1,4 +1,8 @@
-"""Tune the unlearning rate and the replay size with GridSearchCV.
+"""
+Tune the unlearning rate and the replay size
+============================================
+
+``GridSearchCV`` over ``unlearning_rate`` and ``n_replay``.
 
 Each candidate is scored by :func:`sk_unlearn.metrics.make_unlearning_scorer`:
 on a copy of the fitted candidate it forgets 5% of that candidate's own
@@ -7,7 +11,8 @@ the forgotten rows look like never-seen rows to a loss-threshold membership
 attack (1 when indistinguishable). A rate that collapses the model scores
 low, and so does one that leaves the forgotten rows recognisable.
 
-The winner is then certified: it forgets rows and :meth:`certify` compares it
+The winner is then certified: it forgets rows and
+:meth:`~sk_unlearn.UnlearnableClassifier.certify` compares it
 with the model retrained without them.
 
 Runs on scikit-learn's embedded 8x8 digits (nothing to download):

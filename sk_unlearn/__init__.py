@@ -8,7 +8,7 @@ of the training-set size.
 from ._backends import EstimatorAdapter, register_adapter
 from ._certificate import Certificate, HeldOutReference
 from ._classifier import UnlearnableClassifier
-from ._ledger import DeletionRecord
+from ._ledger import DeletionRecord, LedgerReport, PendingRequest, RetrainRecord, read_ledger
 from ._pipeline import forget_through_pipeline
 from ._store import UnknownRowError, row_digest
 
@@ -33,10 +33,14 @@ __all__ = [
     "Certificate",
     "DeletionRecord",
     "HeldOutReference",
+    "LedgerReport",
+    "PendingRequest",
+    "RetrainRecord",
     "EstimatorAdapter",
     "UnknownRowError",
     "UnlearnableClassifier",
     "forget_through_pipeline",
+    "read_ledger",
     "register_adapter",
     "row_hash",
     "__version__",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import pickle
+import uuid
 import warnings
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -30,10 +33,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _skorch  # noqa: F401  (registers the skorch adapter; imports no torch)
+from . import (
+    _durability,
+    _skorch,  # noqa: F401  (registers the skorch adapter; imports no torch)
+)
 from ._backends import EstimatorAdapter, adapter_for
 from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
-from ._ledger import DeletionRecord, mark_latest_retrained
+from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord
+from ._locking import LOCK_ATTR, locked
+from ._progress import announce, progress
 from ._relabel import (
     SCORED_STRATEGIES,
     STRATEGIES,
@@ -47,6 +55,7 @@ from ._store import RowStore, label_key
 from .metrics import class_probabilities, cosine_divergence
 
 _DTYPES = [np.float64, np.float32]
+_LOCKED_STATE = "_state_pickled_under_lock"
 
 
 def _generator(random_state: int | np.random.RandomState | None) -> np.random.Generator:
@@ -172,8 +181,24 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         the units of the certificate's measure (see :class:`Certificate`).
         ``None`` never retrains on a certificate.
 
+    verbose : int, default=0
+        Progress on stderr. ``0`` prints nothing. Above ``0``: a tqdm
+        progress bar over the requests of each :meth:`forget` call, and a
+        line with the duration of each training from scratch (automatic
+        retraining, :meth:`retrain`, the ``"retrain"`` reference of
+        :meth:`certify`).
+
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
+
+    ledger_path : str, path-like or None, default=None
+        A JSON Lines file to which every request and retraining is appended
+        and fsync'd before the model changes (two phases per request:
+        "started", then "completed" or "aborted"). It holds row hashes and
+        labels, never row values. Several models (e.g. clones) may share a
+        file: every line names its model's fit. ``None`` keeps the ledger in
+        memory only (``deletion_log_``, ``retrain_log_``). See
+        :meth:`verify_ledger`, :meth:`recover` and docs/reliability.md.
 
     Attributes
     ----------
@@ -186,7 +211,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
         names.
 
@@ -202,7 +227,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     deletion_log_ : list of DeletionRecord
         One record per served request: the row's SHA-256 digest (never the
-        row), its label, when and how it was served.
+        row), its label, when and how it was served (a copy; the ledger
+        itself is append-only).
+
+    retrain_log_ : list of RetrainRecord
+        One record per retraining from scratch since ``fit``: automatic, by
+        a certificate (with its summary) or by :meth:`retrain`.
 
     model_version_ : int
         A counter that changes with every change of the model: ``fit``,
@@ -247,7 +277,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ],
         "unlearning_optimizer": [None, str, callable],
         "max_divergence": [Interval(Real, 0, None, closed="left"), None],
+        "verbose": ["verbose"],
         "random_state": ["random_state"],
+        "ledger_path": [None, str, os.PathLike],
     }
 
     def __init__(
@@ -262,7 +294,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         retrain_after: int | float | None = None,
         unlearning_optimizer: Any = None,
         max_divergence: float | None = None,
+        verbose: int = 0,
         random_state: int | np.random.RandomState | None = None,
+        ledger_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.estimator = estimator
         self.n_relabels = n_relabels
@@ -273,10 +307,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.retrain_after = retrain_after
         self.unlearning_optimizer = unlearning_optimizer
         self.max_divergence = max_divergence
+        self.verbose = verbose
         self.random_state = random_state
+        self.ledger_path = ledger_path
 
     # ------------------------------------------------------------ learning
     @_fit_context(prefer_skip_nested_validation=False)
+    @locked
     def fit(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
         """Train a clone of ``estimator`` on ``(X, y)`` and keep the rows.
 
@@ -305,12 +342,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
         store.add(X_arr, y_arr)
-        self._reset_state(estimator, classes, store)
+        self._reset_state(estimator, classes, store, self._new_ledger(len(store)))
         self._bump_version()
         return self
 
     @available_if(_estimator_has("partial_fit"))
     @_fit_context(prefer_skip_nested_validation=False)
+    @locked
     def partial_fit(
         self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
     ) -> UnlearnableClassifier:
@@ -355,22 +393,30 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             adapter.check_unlearning_optimizer()
         train_dtype = X_arr.dtype if first_call else self._train_dtype
         adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
-        if first_call:
+        if first_call:  # the ledger's first line, then the model (a clone until here)
             store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
-            self._reset_state(estimator, known, store)
+            self._reset_state(estimator, known, store, self._new_ledger(0))
         self._store.add(X_arr, y_arr)
         self._n_trained_rows += X_arr.shape[0]
         self._bump_version()
         return self
 
-    def _reset_state(self, estimator: Any, classes: np.ndarray, store: RowStore) -> None:
+    def _new_ledger(self, n_rows: int) -> Ledger:
+        """A ledger for a new fit, its first line written (before the model changes)."""
+        ledger = Ledger(uuid.uuid4().hex)
+        ledger.start(self.ledger_path, n_rows)
+        return ledger
+
+    def _reset_state(
+        self, estimator: Any, classes: np.ndarray, store: RowStore, ledger: Any
+    ) -> None:
         self.estimator_ = estimator
         self.classes_ = classes
         self._store = store
         self._rng = _generator(self.random_state)
         self.n_forgotten_ = 0
         self.n_retrains_ = 0
-        self.deletion_log_: list[DeletionRecord] = []
+        self._ledger = ledger
         self._n_since_retrain = 0
         self._n_trained_rows = len(store)
         # SGD cannot mix float32 and float64 batches: feed the estimator the dtype
@@ -396,12 +442,28 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return hasattr(self, "estimator_")
 
     @property
+    @locked
     def n_retained_(self) -> int:
         """Number of training rows currently kept."""
         check_is_fitted(self)
         return len(self._store)
 
+    @property
+    @locked
+    def deletion_log_(self) -> list[DeletionRecord]:
+        """The served requests, oldest first (a copy of the ledger's records)."""
+        check_is_fitted(self)
+        return list(self._ledger.deletions)
+
+    @property
+    @locked
+    def retrain_log_(self) -> list[RetrainRecord]:
+        """The retrainings from scratch since ``fit``, oldest first (a copy)."""
+        check_is_fitted(self)
+        return list(self._ledger.retrains)
+
     # ----------------------------------------------------------- forgetting
+    @locked
     def forget(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
         """Forget training rows by random relabeling, one request per row.
 
@@ -469,17 +531,28 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._check_relabel_applies(adapter)
         positions = self._store.locate(X_arr, y_arr)
 
+        requests = [(self._store.digest(p).hex(), label_key(y)) for p, y in zip(positions, y_arr)]
+        self._ledger.begin(self.ledger_path, requests)  # phase one, before any change
         snapshot = self._snapshot()
         try:
-            records = [
-                self._serve(X_arr[i], y_arr[i], positions, i, n_relabels)
-                for i in range(len(positions))
-            ]
+            records, retrains = [], []
+            served = progress(
+                range(len(positions)), verbose=self.verbose, total=len(positions), desc="forget"
+            )
+            for i in served:
+                records.append(self._serve(X_arr[i], y_arr[i], positions, i, n_relabels))
+                if records[-1].retrained:
+                    retrains.append(
+                        self._retrain_record(
+                            "retrain_after", records[-1].request + 1, self._n_trained_rows
+                        )
+                    )
+            self._ledger.commit(self.ledger_path, records, retrains)  # phase two
         except BaseException:
             self._restore(snapshot)
+            self._ledger.abort(self.ledger_path, len(requests))
             raise
         self._store.erase(positions)
-        self.deletion_log_.extend(records)
         self.n_forgotten_ += len(records)
         self._bump_version()
         return self
@@ -552,7 +625,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for name, value in snapshot.items():
             setattr(self, name, value)
 
+    @staticmethod
+    def _retrain_record(
+        reason: str, after_request: int, n_retained: int, certificate: Certificate | None = None
+    ) -> RetrainRecord:
+        summary = None
+        if certificate is not None:
+            summary = {k: v for k, v in certificate.to_dict().items() if k != "divergences"}
+        return RetrainRecord(
+            after_request=after_request,
+            timestamp=datetime.now(timezone.utc).isoformat(),
+            reason=reason,
+            n_retained=n_retained,
+            certificate=summary,
+        )
+
     # ----------------------------------------------------------- retraining
+    @locked
     def retrain(self) -> UnlearnableClassifier:
         """Retrain a fresh clone of ``estimator`` on the retained rows.
 
@@ -590,7 +679,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"Cannot retrain: no retained rows of class(es) {missing}; "
                 "the retrained model would not know them."
             )
-        self._retrain_on(np.ones(len(self._store), dtype=bool))
+        fitted = self._fresh_fit()
+        record = self._retrain_record("manual", self.n_forgotten_, len(self._store))
+        self._ledger.add_retrain(self.ledger_path, record)  # before the model changes
+        self._retrain_on(np.ones(len(self._store), dtype=bool), fitted=fitted)
         self._bump_version()
         return self
 
@@ -621,7 +713,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
         """A clone of ``estimator`` trained on the kept rows in learning order."""
         estimator = clone(self.estimator)
-        self._adapter(estimator).fit(*self._store.in_learning_order(keep))
+        X, y = self._store.in_learning_order(keep)
+        with announce(f"training from scratch on {len(y)} retained rows", verbose=self.verbose):
+            self._adapter(estimator).fit(X, y)
         return estimator
 
     def _retrain_on(self, keep: np.ndarray, fitted: Any = None) -> None:
@@ -639,6 +733,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return [c for c in self.classes_.tolist() if counts.get(c, 0) <= 0]
 
     # --------------------------------------------------------- certifying
+    @locked
     def certify(
         self, X: ArrayLike, y: ArrayLike | None = None, *, reference: Any = "retrain"
     ) -> Certificate:
@@ -746,7 +841,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             threshold=None if self.max_divergence is None else float(self.max_divergence),
             model_version=self.model_version_,
         )
-        if certificate.within_threshold is False and self._retrain_for_certificate(view):
+        if certificate.within_threshold is False and self._retrain_for_certificate(
+            view, certificate
+        ):
             certificate = replace(certificate, retrained=True)
         return certificate
 
@@ -806,7 +903,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             view.feature_names_in_ = self.feature_names_in_
         return view
 
-    def _retrain_for_certificate(self, view: UnlearnableClassifier | None) -> bool:
+    def _retrain_for_certificate(
+        self, view: UnlearnableClassifier | None, certificate: Certificate
+    ) -> bool:
         """Retrain after a certificate over ``max_divergence``; False if pointless or impossible."""
         if self._n_since_retrain == 0:
             warnings.warn(
@@ -828,10 +927,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
             return False
         # The 'retrain' reference is exactly the model retrain() would fit.
-        fitted = None if view is None else copy.deepcopy(view.estimator_)
+        fitted = self._fresh_fit() if view is None else copy.deepcopy(view.estimator_)
+        record = self._retrain_record(
+            "certificate",
+            self.n_forgotten_,
+            len(self._store),
+            replace(certificate, retrained=True),
+        )
+        self._ledger.add_retrain(self.ledger_path, record)  # marks the latest request too
         self._retrain_on(np.ones(len(self._store), dtype=bool), fitted=fitted)
         self._bump_version()
-        mark_latest_retrained(self.deletion_log_)
         if view is not None:  # still the naive model of the new version
             self._reference_cache = (self._reference_key(), view)
         return True
@@ -841,11 +946,149 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         return self._store.in_learning_order()
 
+    # ---------------------------------------------------------- durability
+    @locked
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Pickle the estimator to ``path`` atomically.
+
+        The pickle is written to a temporary file in the same directory,
+        fsync'd and renamed over ``path``: a crash leaves either the old
+        file or the new one, never half of one. Load it with :meth:`load`
+        (or plain ``pickle.load``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the pickle.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import SGDClassifier
+        >>> from sk_unlearn import UnlearnableClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0)).fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.pkl")
+        >>> clf.forget(X[:3], y[:3]).save(path)
+        >>> UnlearnableClassifier.load(path).n_forgotten_
+        3
+        """
+        check_is_fitted(self)
+        _durability.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, recover: bool = False) -> UnlearnableClassifier:
+        """Load a saved estimator and check it against its ledger file.
+
+        When the estimator has a ``ledger_path``, the file is compared with
+        what the estimator has applied (:meth:`verify_ledger`). Requests the
+        file has and the estimator lacks (interrupted by a crash, or served
+        after the estimator was saved) are served with ``recover=True``;
+        otherwise a ``UserWarning`` lists them.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A pickle written by :meth:`save` (or ``pickle.dump``).
+        recover : bool, default=False
+            Serve the pending requests right away (see :meth:`recover`).
+
+        Returns
+        -------
+        clf : UnlearnableClassifier
+            The loaded estimator.
+
+        Raises
+        ------
+        TypeError
+            If the file holds something else.
+        """
+        clf = _durability.load(path)
+        if clf.ledger_path is not None and hasattr(clf, "_ledger"):
+            if recover:
+                clf.recover()
+            else:
+                _durability.warn_if_pending(clf.verify_ledger())
+        return clf
+
+    @locked
+    def verify_ledger(self) -> LedgerReport:
+        """Compare the requests this estimator applied with its ledger file.
+
+        Returns
+        -------
+        report : LedgerReport
+            ``report.ok`` is true when every request the file records for
+            this fit is applied by this estimator and vice versa;
+            ``report.pending`` lists requests the file has and the estimator
+            lacks (``status="started"``: interrupted by a crash;
+            ``"completed"``: served by a later state that was not saved).
+
+        Raises
+        ------
+        ValueError
+            If ``ledger_path`` is None or the file has a malformed line
+            (a torn last line is ignored and reported).
+        """
+        check_is_fitted(self)
+        return _durability.verify(self)
+
+    @locked
+    def recover(self) -> LedgerReport:
+        """Serve the requests the ledger file has and this estimator lacks.
+
+        The rows are not in the ledger, but the estimator still retains
+        every row it has not forgotten: each pending request's row is found
+        by its hash and label and forgotten as a normal request (one call,
+        all-or-nothing), so that afterwards the estimator and the file agree.
+
+        Returns
+        -------
+        report : LedgerReport
+            The report after serving (``report.ok`` unless the file records
+            requests of this fit that no estimator state explains).
+
+        Raises
+        ------
+        ValueError
+            If ``ledger_path`` is None, or a pending request names no retained
+            row (then nothing is changed).
+        """
+        report = self.verify_ledger()
+        if not report.pending:
+            return report
+        X_rows, labels = _durability.pending_rows(self, report)
+        self.forget(X_rows, labels)
+        return self.verify_ledger()
+
+    @locked
     def __getstate__(self) -> dict[str, Any]:
         # The reference cache is a second model: rebuilt on demand, never pickled.
+        # The lock is per object: a copy gets its own on first use.
         state = dict(super().__getstate__())
         state.pop("_reference_cache", None)
-        return state
+        state.pop(LOCK_ATTR, None)
+        # pickle walks the returned state only after this method (and the lock)
+        # has returned, while another thread's forget may be changing the model,
+        # the rows and the ledger in place: serialise it here, under the lock.
+        return {_LOCKED_STATE: pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if _LOCKED_STATE in state:
+            state = pickle.loads(state[_LOCKED_STATE])
+        # Pickles from before the ledger kept the records as a plain list.
+        if "deletion_log_" in state:
+            ledger = Ledger(uuid.uuid4().hex)
+            ledger.deletions = list(state.pop("deletion_log_"))
+            state["_ledger"] = ledger
+        # Parameters added since: an older pickle gets their defaults.
+        state.setdefault("verbose", 0)
+        state.setdefault("ledger_path", None)
+        # Pickles from before the relabeling strategies served requests uniformly.
+        state.setdefault("relabel", "uniform")
+        state.setdefault("n_steps", 1)
+        super().__setstate__(state)
 
     # ------------------------------------------------------------ validation
     def _check_relabel_applies(self, adapter: EstimatorAdapter) -> None:
@@ -882,6 +1125,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X_checked: np.ndarray = validate_data(self, X, dtype=_DTYPES, reset=False)
         return X_checked
 
+    @locked
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels for ``X`` with the current model.
 
@@ -897,6 +1141,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self._adapter().predict(X_checked)
 
     @available_if(_estimator_has("predict_proba"))
+    @locked
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities for ``X``, columns ordered as ``classes_``.
 
@@ -912,6 +1157,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self._adapter().predict_proba(X_checked)
 
     @available_if(_estimator_has("predict_log_proba"))
+    @locked
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log class probabilities for ``X``.
 
@@ -927,6 +1173,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.predict_log_proba(X_checked)
 
     @available_if(_estimator_has("decision_function"))
+    @locked
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Decision scores of the current model for ``X``.
 

@@ -1,9 +1,26 @@
-"""The record kept for every deletion request that was served."""
+"""The audit ledger: a record of every deletion request and retraining.
+
+:class:`Ledger` keeps the records in memory (pickled with the model) and, with
+a path, appends them to a JSON Lines file, fsync'd before the model changes.
+Requests are written in two phases, "started" before serving and "completed"
+after, so a crash in between is detectable (:meth:`Ledger.verify`). The file
+holds row hashes and labels, never row values.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
 from typing import Any
+
+import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock
+    fcntl = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -37,7 +54,8 @@ class DeletionRecord:
         Whether the model was retrained from scratch on the retained rows
         after this request and before the next one, by ``retrain_after`` or
         by a certificate over ``max_divergence``; that serves it (and all
-        earlier ones) exactly. A call to ``retrain()`` is not recorded here.
+        earlier ones) exactly. Every retraining, ``retrain()`` included, is
+        also a :class:`RetrainRecord` in ``retrain_log_``.
     relabel : str
         How the copies were labeled: ``"uniform"``, ``"boundary"`` or
         ``"soft"`` (see ``UnlearnableClassifier``).
@@ -70,3 +88,343 @@ def mark_latest_retrained(log: list[DeletionRecord]) -> None:
     """
     if log and not log[-1].retrained:
         log[-1] = replace(log[-1], retrained=True)
+
+
+@dataclass(frozen=True)
+class RetrainRecord:
+    """One retraining from scratch on the retained rows.
+
+    Attributes
+    ----------
+    after_request : int
+        Number of deletion requests served before it (since ``fit``); it
+        serves all of them exactly.
+    timestamp : str
+        When it happened, ISO 8601 in UTC.
+    reason : str
+        ``"retrain_after"`` (automatic, inside ``forget``), ``"certificate"``
+        (a certificate over ``max_divergence``) or ``"manual"``
+        (:meth:`~sk_unlearn.UnlearnableClassifier.retrain`).
+    n_retained : int
+        Number of rows the model was retrained on.
+    certificate : dict or None
+        For ``reason="certificate"``: the certificate's summary (reference,
+        measure, n_rows, mean, max, threshold, model_version), without the
+        per-row divergences.
+    """
+
+    after_request: int
+    timestamp: str
+    reason: str
+    n_retained: int
+    certificate: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a plain dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A request the ledger file knows of but the model has not applied.
+
+    Attributes
+    ----------
+    request : int
+        Its sequence number in the file (since ``fit``).
+    row_hash : str
+        Hex SHA-256 of the row (see :func:`sk_unlearn.row_hash`).
+    label : object
+        The row's label.
+    status : str
+        ``"started"``: the process stopped while serving it (a crash between
+        the two phases); ``"completed"``: it was served, but by a state of
+        the model that was never saved (the loaded model predates it).
+    """
+
+    request: int
+    row_hash: str
+    label: Any
+    status: str
+
+
+@dataclass(frozen=True)
+class LedgerReport:
+    """How a model and its ledger file agree (see ``verify_ledger``).
+
+    Attributes
+    ----------
+    path : str
+        The ledger file read.
+    fit_id : str
+        The model's fit identifier; only this fit's events were read.
+    n_served : int
+        Requests the model has applied (``n_forgotten_``).
+    n_logged : int
+        Requests the file records as completed and applied by this model.
+    pending : tuple of PendingRequest
+        Requests in the file that the model has not applied (in flight at a
+        crash, or served after the model was last saved).
+        :meth:`~sk_unlearn.UnlearnableClassifier.recover` serves them.
+    mismatched : tuple of int
+        Requests the model applied that the file does not record as completed
+        with the same row hash: the file is not this model's ledger, or was
+        edited or truncated.
+    torn_tail : bool
+        The file ended in a partial line (a crash while writing it); that
+        line is ignored.
+    """
+
+    path: str
+    fit_id: str
+    n_served: int
+    n_logged: int
+    pending: tuple[PendingRequest, ...]
+    mismatched: tuple[int, ...]
+    torn_tail: bool
+
+    @property
+    def ok(self) -> bool:
+        """True when every request in the file is applied and vice versa."""
+        return not self.pending and not self.mismatched
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def append_events(path: str | os.PathLike[str], events: list[dict[str, Any]]) -> None:
+    """Append ``events`` to a JSON Lines file as one write, then flush and fsync.
+
+    The lines go out in a single ``os.write`` on a file opened with
+    ``O_APPEND`` under an exclusive ``flock`` (where available), so writers
+    sharing the file never interleave within a line.
+    """
+    data = "".join(
+        json.dumps(e, default=_json_default, separators=(",", ":")) + "\n" for e in events
+    ).encode()
+    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # also releases the flock
+
+
+def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], bool]:
+    """The events of a ledger file, and whether its last line was torn.
+
+    A last line without its newline (a crash while writing) is ignored; any
+    other unreadable line raises ``ValueError``.
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    lines = data.split(b"\n")
+    torn = lines[-1] != b""
+    events = []
+    for number, line in enumerate(lines[:-1], start=1):
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{os.fspath(path)}:{number} is not a ledger line: {exc}") from exc
+    return events, torn
+
+
+def read_ledger(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The events of a ledger file (see ``UnlearnableClassifier(ledger_path=...)``).
+
+    One dict per line, oldest first: ``"fit"`` (a new fit, with the number of
+    rows), ``"started"``, ``"completed"`` (the full :class:`DeletionRecord`)
+    and ``"aborted"`` for requests, ``"retrain"`` (a :class:`RetrainRecord`)
+    and ``"resumed"`` (a saved model began writing again, at ``n_served``
+    requests). Every event names its model's fit (``"fit"``) and its time.
+    A torn last line (a crash while writing) is left out.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ledger file.
+
+    Returns
+    -------
+    events : list of dict
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from sk_unlearn import UnlearnableClassifier, read_ledger
+    >>> X, y = load_iris(return_X_y=True)
+    >>> path = os.path.join(tempfile.mkdtemp(), "ledger.jsonl")
+    >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0), ledger_path=path)
+    >>> clf = clf.fit(X, y).forget(X[:1], y[:1])
+    >>> [e["event"] for e in read_ledger(path)]
+    ['fit', 'started', 'completed']
+    """
+    return read_events(path)[0]
+
+
+class Ledger:
+    """The audit trail of one fitted model, optionally mirrored to a file.
+
+    In memory it keeps the served requests (:class:`DeletionRecord`) and the
+    retrainings (:class:`RetrainRecord`); it is pickled with the model. With a
+    path, every change is also appended to a JSON Lines file and fsync'd
+    before the model changes (see docs/reliability.md for the events and
+    what they guarantee).
+
+    Parameters
+    ----------
+    fit_id : str
+        Identifies the fit this ledger belongs to; every line it writes
+        carries it, so several models may share one file.
+    """
+
+    def __init__(self, fit_id: str) -> None:
+        self.fit_id = fit_id
+        self.deletions: list[DeletionRecord] = []
+        self.retrains: list[RetrainRecord] = []
+        # The file this object last wrote to; not pickled, so a loaded or
+        # copied model first writes a "resumed" line saying where it stands.
+        self._synced_path: str | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_synced_path"] = None
+        return state
+
+    # -------------------------------------------------------------- writing
+    def _write(self, path: Any, events: list[dict[str, Any]]) -> None:
+        if path is None:
+            return
+        target = os.fspath(path)
+        if self._synced_path != target:
+            events = [self._event("resumed", n_served=len(self.deletions)), *events]
+        append_events(target, events)
+        self._synced_path = target
+
+    def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        return {"event": kind, "fit": self.fit_id, "time": _now(), **fields}
+
+    def start(self, path: Any, n_rows: int) -> None:
+        """Record a fresh fit (the first line of this ledger's segment)."""
+        if path is not None:
+            append_events(path, [self._event("fit", n_rows=n_rows)])
+            self._synced_path = os.fspath(path)
+
+    def begin(self, path: Any, requests: list[tuple[str, Any]]) -> None:
+        """Phase one: record ``(row_hash, label)`` requests as started."""
+        first = len(self.deletions)
+        self._write(
+            path,
+            [
+                self._event("started", request=first + i, row_hash=h, label=label)
+                for i, (h, label) in enumerate(requests)
+            ],
+        )
+
+    def abort(self, path: Any, n_requests: int) -> None:
+        """Record that the started requests were rolled back (best effort)."""
+        first = len(self.deletions)
+        try:
+            self._write(
+                path,
+                [self._event("aborted", request=first + i) for i in range(n_requests)],
+            )
+        except OSError:
+            pass  # the request is then reported as started, never as served
+
+    def commit(
+        self, path: Any, records: list[DeletionRecord], retrains: list[RetrainRecord]
+    ) -> None:
+        """Phase two: write the completed records, then keep them in memory.
+
+        Raises (changing nothing in memory) if the file cannot be written.
+        """
+        events = [self._event("completed", **r.to_dict()) for r in records]
+        events += [self._event("retrain", **r.to_dict()) for r in retrains]
+        self._write(path, events)
+        self.deletions.extend(records)
+        self.retrains.extend(retrains)
+
+    def add_retrain(self, path: Any, record: RetrainRecord) -> None:
+        """Write a retraining to the file, then keep it in memory."""
+        self._write(path, [self._event("retrain", **record.to_dict())])
+        self.retrains.append(record)
+        if record.reason == "certificate":
+            mark_latest_retrained(self.deletions)
+
+    # -------------------------------------------------------------- reading
+    def verify(self, path: Any) -> LedgerReport:
+        """Compare this ledger (the model's) with the file at ``path``."""
+        try:
+            events, torn = read_events(path)
+        except FileNotFoundError:  # nothing written yet: every served request is missing
+            events, torn = [], False
+        current: dict[int, dict[str, Any]] = {}
+        carried: list[dict[str, Any]] = []  # unapplied requests from before a "resumed"
+        for event in events:
+            if event.get("fit") != self.fit_id:
+                continue
+            kind = event["event"]
+            if kind == "fit":
+                current, carried = {}, []
+            elif kind == "resumed":
+                cut = event["n_served"]
+                for n in sorted(k for k in current if k >= cut):
+                    entry = current.pop(n)
+                    if entry["status"] in ("started", "completed"):
+                        carried.append(entry)
+            elif kind == "started":
+                current[event["request"]] = {
+                    "request": event["request"],
+                    "row_hash": event["row_hash"],
+                    "label": event["label"],
+                    "status": "started",
+                }
+            elif kind in ("completed", "aborted") and event["request"] in current:
+                current[event["request"]]["status"] = kind
+                if kind == "completed":
+                    _settle(carried, event["row_hash"], event["label"])
+        n_served = len(self.deletions)
+        mismatched = tuple(
+            r.request
+            for r in self.deletions
+            if current.get(r.request, {}).get("status") != "completed"
+            or current[r.request]["row_hash"] != r.row_hash
+        )
+        late = [
+            e
+            for n, e in sorted(current.items())
+            if n >= n_served and e["status"] in ("started", "completed")
+        ]
+        pending = tuple(PendingRequest(**e) for e in carried + late)
+        return LedgerReport(
+            path=os.fspath(path),
+            fit_id=self.fit_id,
+            n_served=n_served,
+            n_logged=n_served - len(mismatched),
+            pending=pending,
+            mismatched=mismatched,
+            torn_tail=torn,
+        )
+
+
+def _settle(carried: list[dict[str, Any]], row_hash: str, label: Any) -> None:
+    """A completed request serves the first carried one for the same row."""
+    for i, entry in enumerate(carried):
+        if entry["row_hash"] == row_hash and entry["label"] == label:
+            del carried[i]
+            return

@@ -358,6 +358,7 @@ class _UnlearningScorer:
         )
         X_forget, y_forget = X_retained[rows], y_retained[rows]
         unlearned = copy.deepcopy(estimator)  # the fitted candidate stays as it was
+        unlearned.set_params(ledger_path=None)  # a trial: not a request to record
         unlearned.forget(X_forget, y_forget)
         accuracy = float(unlearned.score(X, y))
         auc = loss_threshold_auc(

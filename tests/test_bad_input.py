@@ -6,11 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import state_bytes
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import SGDClassifier
 from sklearn.neural_network import MLPClassifier
 
-from conftest import state_bytes
 from sk_unlearn import UnknownRowError, UnlearnableClassifier
 
 

@@ -95,12 +95,38 @@ def test_bench_skorch_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[
         sys.path.remove(str(REPO_ROOT / "benchmarks"))
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
-    for stamp in ("- Command: ", "- Date: ", "- Hardware: ", "- Device: cpu", "300-row subset"):
+    for stamp in (
+        "- Command: ",
+        "- Date: ",
+        "- Hardware: ",
+        "- Device: cpu",
+        "300-row subset of MNIST, 1 epoch(s), the paper trains 5",
+    ):
         assert stamp in text
     assert re.search(r"Ratio forget/raw: \S+x \(target <= 1\.3x\): (PASS|FAIL)", text)
     assert re.search(r"Speedup retrain/forget: \S+x", text)
     assert math.isfinite(results["ratio"]) and results["ratio"] > 0
     assert results["wrap_ms"]["n"] == results["raw_ms"]["n"] == 3
+
+
+def test_bench_ledger_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_ledger", REPO_ROOT / "benchmarks" / "bench_ledger.py"
+        )
+        assert spec is not None and spec.loader is not None
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+        out = tmp_path / "ledger.md"
+        bench.main(["--requests", "4", "--dir", str(tmp_path), "--out", str(out)])
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    assert "| forget, ledger file (2 fsyncs per call) |" in text
+    assert re.search(r"Median cost of durability per request: -?\d+\.\d+ ms", text)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.md"]  # its files are gone
 
 
 RELABEL_SCRIPT = REPO_ROOT / "benchmarks" / "bench_relabel_strategies.py"

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import state_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -15,7 +16,6 @@ from sklearn.linear_model import Perceptron, SGDClassifier
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 
-from conftest import state_bytes
 from sk_unlearn import UnlearnableClassifier
 from sk_unlearn._backends import adapter_for
 from sk_unlearn._relabel import (
@@ -337,3 +337,18 @@ def test_grid_search_can_choose_the_strategy_and_steps(digits):
     assert best.relabel == search.best_params_["relabel"]
     best.forget(digits.X_train[:2], digits.y_train[:2])
     assert best.deletion_log_[0].relabel == best.relabel
+
+
+def test_a_pickle_from_before_the_strategies_keeps_uniform_relabeling(digits):
+    import pickle
+
+    from sk_unlearn._classifier import _LOCKED_STATE
+
+    clf = _fitted(SGDClassifier(loss="log_loss", random_state=0), digits)
+    state = pickle.loads(clf.__getstate__()[_LOCKED_STATE])
+    del state["relabel"], state["n_steps"]
+    old = UnlearnableClassifier.__new__(UnlearnableClassifier)
+    old.__setstate__(state)
+    assert (old.relabel, old.n_steps) == ("uniform", 1)
+    old.forget(digits.X_train[:1], digits.y_train[:1])
+    assert old.deletion_log_[0].relabel == "uniform"

@@ -18,13 +18,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
+from conftest import state_bytes  # noqa: E402
 from skorch import NeuralNetClassifier  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
 from torch import nn  # noqa: E402
 
-from conftest import state_bytes  # noqa: E402
 from sk_unlearn import UnlearnableClassifier, forget_through_pipeline  # noqa: E402
 from sk_unlearn._skorch import SkorchAdapter  # noqa: E402
+from sk_unlearn.metrics import make_unlearning_scorer  # noqa: E402
 
 # Tiny nets: threads only add contention on a 2-core CI machine.
 torch.set_num_threads(1)
@@ -344,12 +345,17 @@ def test_clone_grid_search_and_pipeline(digits):
     clf = UnlearnableClassifier(make_net(max_epochs=3), n_replay=2, random_state=0)
     assert clone(clf).get_params()["estimator__lr"] == 0.2
     torch.manual_seed(0)
-    search = GridSearchCV(
-        clf,
-        {"estimator__lr": [0.05, 0.2], "unlearning_rate": [1e-3, 1e-2]},
-        cv=2,
-    ).fit(digits.X_train, digits.y_train)
-    assert set(search.best_params_) == {"estimator__lr", "unlearning_rate"}
+    grid = {
+        "estimator__lr": [0.05, 0.2],
+        "unlearning_rate": [1e-3, 1e-2],
+        "unlearning_optimizer": [None, "adam"],
+    }
+    # The unlearning scorer forgets rows of every fitted candidate, so the
+    # search exercises forget with each optimizer and rate.
+    search = GridSearchCV(clf, grid, cv=2, scoring=make_unlearning_scorer(0.02))
+    search.fit(digits.X_train, digits.y_train)
+    assert set(search.best_params_) == set(grid)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.forget(digits.X_train[:2], digits.y_train[:2]).n_forgotten_ == 2
 
     pipe = make_pipeline(StandardScaler(), clone(clf)).fit(digits.X_train, digits.y_train)
@@ -428,6 +434,40 @@ def test_certify_against_the_naive_net(fitted, digits):
     fitted.set_params(max_divergence=0.0)
     assert fitted.certify(digits.X_train[:5]).retrained
     assert fitted.n_retrains_ == 1 and fitted.deletion_log_[-1].retrained
+
+
+def test_set_params_on_the_template_never_wipes_the_fitted_net(fitted, digits):
+    """skorch re-initialises a net on ``module__*`` changes; estimator_ is a separate clone."""
+    proba = fitted.predict_proba(digits.X_test)
+    fitted.set_params(estimator__module__hidden=16, estimator__lr=0.05)
+    np.testing.assert_array_equal(fitted.predict_proba(digits.X_test), proba)
+    assert fitted.estimator_.lr == 0.2
+    torch.manual_seed(0)
+    fitted.retrain()  # the next training from scratch uses the new recipe
+    assert fitted.estimator_.module_.layers[0].out_features == 16
+    assert fitted.estimator_.lr == 0.05
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_rollback_and_pickle(digits, monkeypatch):
+    torch.manual_seed(0)
+    net = make_net(device="cuda", optimizer=torch.optim.Adam, lr=0.01)
+    clf = UnlearnableClassifier(net, random_state=0).fit(digits.X_train, digits.y_train)
+    w0 = weights(clf)
+
+    def broken(self, X, y, rate):
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(SkorchAdapter, "forget_step", broken)
+    with pytest.raises(RuntimeError):
+        clf.forget(digits.X_train[:2], digits.y_train[:2])
+    monkeypatch.undo()
+    assert_same_weights(weights(clf), w0)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(
+        restored.predict_proba(digits.X_test), clf.predict_proba(digits.X_test), rtol=1e-6
+    )
 
 
 def test_boundary_and_soft_read_the_nets_probabilities_in_label_space(
