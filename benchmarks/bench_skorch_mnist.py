@@ -154,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     model = UnlearnableClassifier(
         net,
+        relabel="uniform",  # pinned: the raw baseline (RequestBatches) builds uniform batches
         unlearning_rate=args.unlearning_rate,
         unlearning_optimizer=args.unlearning_optimizer,
         n_replay=args.n_replay,

@@ -11,6 +11,7 @@ what kind of estimator it holds.
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +59,10 @@ class EstimatorAdapter:
     Subclasses implement :meth:`supports` and :meth:`forget_step`, and say in
     their docstring which of the estimator's settings the unlearning rate
     stands for; :meth:`auto_unlearning_rate` gives the rate ``"auto"`` means.
+    The ``"boundary"`` and ``"soft"`` relabeling strategies also need
+    :meth:`class_scores` (the default reads ``predict_proba`` or
+    ``decision_function``), and ``"soft"`` passes ``sample_weight`` to
+    :meth:`forget_step` only where :attr:`accepts_sample_weight` is true.
 
     Predictions go through the adapter too (:meth:`predict`,
     :meth:`predict_proba`), so a backend whose estimator speaks in class
@@ -76,6 +81,11 @@ class EstimatorAdapter:
         choice of optimizer accept anything but None (see
         :meth:`check_unlearning_optimizer`).
     """
+
+    #: Whether :meth:`forget_step` honours ``sample_weight``. False (the
+    #: default, also right for adapters written before the argument existed)
+    #: makes ``relabel="soft"`` draw its copies' labels instead of weighting them.
+    accepts_sample_weight: bool = False
 
     def __init__(
         self,
@@ -120,11 +130,71 @@ class EstimatorAdapter:
         """Learn the rows ``(X, y)`` incrementally."""
         self.estimator.partial_fit(X, y, classes=classes)
 
-    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+    def has_class_scores(self) -> bool:
+        """Whether :meth:`class_scores` can answer (the estimator can score rows)."""
+        return hasattr(self.estimator, "predict_proba") or hasattr(
+            self.estimator, "decision_function"
+        )
+
+    def class_scores(self, X: np.ndarray) -> np.ndarray:
+        """The model's score for every row of ``X`` and every class.
+
+        Scores are such that a softmax over any subset of classes gives the
+        model's probabilities renormalised over that subset: the log of
+        :meth:`predict_proba` (probabilities clipped at the smallest positive
+        float) when the estimator has ``predict_proba``, else its
+        ``decision_function``, whose binary form ``d`` of shape (n_rows,)
+        becomes the columns ``(-d / 2, d / 2)`` (their softmax is the logistic
+        ``sigmoid(d)``). Used by ``relabel="boundary"`` (the highest score
+        among the wrong labels) and ``relabel="soft"`` (the softmax over the
+        wrong labels); called on one row per step.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_rows, n_features)
+            Rows as the estimator was trained on them.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_rows, n_classes)
+            Columns in the order of ``classes`` (the wrapper's ``classes_``).
+
+        Raises
+        ------
+        TypeError
+            If the estimator has neither ``predict_proba`` nor
+            ``decision_function``.
+        """
+        est = self.estimator
+        if hasattr(est, "predict_proba"):
+            proba = np.asarray(self.predict_proba(X), dtype=np.float64)
+            return np.log(np.clip(proba, np.finfo(np.float64).tiny, None))
+        if not hasattr(est, "decision_function"):
+            raise TypeError(
+                f"{type(est).__name__} has neither predict_proba nor decision_function, "
+                "so it cannot score the classes of a row."
+            )
+        scores = np.asarray(est.decision_function(X), dtype=np.float64)
+        if scores.ndim == 1:
+            scores = np.column_stack([-scores / 2, scores / 2])
+        own = getattr(est, "classes_", None)
+        if self.classes is None or own is None:
+            return scores
+        return _in_order(scores, np.asarray(own), np.asarray(self.classes))
+
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
         """One unlearning step on the mini-batch ``(X, y)`` at ``rate``.
 
         ``rate=None`` means the estimator's own training rate. The estimator's
         training settings are the same afterwards as before.
+        ``sample_weight`` (one non-negative weight per row) is only passed
+        when :attr:`accepts_sample_weight` is true.
         """
         raise NotImplementedError
 
@@ -147,6 +217,27 @@ class EstimatorAdapter:
     def restore(self, snapshot: Any) -> Any:
         """The estimator as it was when ``snapshot`` was taken."""
         return snapshot
+
+    def _no_weights(self, sample_weight: np.ndarray | None) -> None:
+        if sample_weight is not None:
+            raise TypeError(
+                f"{type(self).__name__} cannot take sample_weight for "
+                f"{type(self.estimator).__name__}."
+            )
+
+
+def _in_order(scores: np.ndarray, own: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The columns of ``scores`` (in the order ``own``) reordered to ``wanted``."""
+    own = np.asarray(own)
+    if own.shape == wanted.shape and np.array_equal(own, wanted):
+        return scores
+    position = {label: i for i, label in enumerate(own.tolist())}
+    missing = [label for label in wanted.tolist() if label not in position]
+    if missing or scores.shape[1] != own.size:
+        raise ValueError(
+            f"The estimator's classes {own.tolist()} do not cover the classes {wanted.tolist()}."
+        )
+    return scores[:, [position[label] for label in wanted.tolist()]]
 
 
 class SGDAdapter(EstimatorAdapter):
@@ -200,13 +291,27 @@ class SGDAdapter(EstimatorAdapter):
                 stacklevel=4,
             )
 
-    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+    @property
+    def accepts_sample_weight(self) -> bool:  # type: ignore[override]
+        """True except for ``PassiveAggressiveClassifier`` (no ``sample_weight``)."""
+        return _takes_sample_weight(self.estimator)
+
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
         est = self.estimator
         settings: dict[str, Any] = {"early_stopping": False}
         if rate is not None:
             settings.update(learning_rate="constant", eta0=float(rate))
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if weights and not self.accepts_sample_weight:
+            self._no_weights(sample_weight)
         with _temporarily(est, **settings), _preserved(est, ("t_", "n_iter_")):
-            est.partial_fit(X, y)
+            est.partial_fit(X, y, **weights)
 
 
 class MLPAdapter(EstimatorAdapter):
@@ -245,7 +350,17 @@ class MLPAdapter(EstimatorAdapter):
     def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, MLPClassifier)
 
-    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+    #: ``MLPClassifier.partial_fit`` takes ``sample_weight``: the update is the
+    #: weighted mean of the rows' gradients (normalised by the weights' sum).
+    accepts_sample_weight = True
+
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
         est = self.estimator
         optimizer = getattr(est, "_optimizer", None)
         est_settings: dict[str, Any] = {"batch_size": X.shape[0], "early_stopping": False}
@@ -264,7 +379,7 @@ class MLPAdapter(EstimatorAdapter):
             _preserved(optimizer, ("learning_rate",) if optimizer is not None else ()),
             _preserved(est, self._BOOKKEEPING),
         ):
-            est.partial_fit(X, y)
+            est.partial_fit(X, y, sample_weight=sample_weight)
 
 
 class PartialFitAdapter(EstimatorAdapter):
@@ -279,13 +394,38 @@ class PartialFitAdapter(EstimatorAdapter):
     def supports(cls, estimator: Any) -> bool:
         return hasattr(estimator, "partial_fit")
 
-    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+    @property
+    def accepts_sample_weight(self) -> bool:  # type: ignore[override]
+        """Whether the estimator's ``partial_fit`` has a ``sample_weight`` argument."""
+        return _takes_sample_weight(self.estimator)
+
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
         if rate is not None:
             raise ValueError(
                 f"{type(self.estimator).__name__} has no learning rate that "
                 "sk_unlearn knows how to set; use unlearning_rate=None or 'auto'."
             )
-        self.estimator.partial_fit(X, y)
+        if sample_weight is None:
+            self.estimator.partial_fit(X, y)
+        elif self.accepts_sample_weight:
+            self.estimator.partial_fit(X, y, sample_weight=sample_weight)
+        else:
+            self._no_weights(sample_weight)
+
+
+def _takes_sample_weight(estimator: Any) -> bool:
+    """Whether ``estimator.partial_fit`` has a ``sample_weight`` parameter."""
+    try:
+        parameters = inspect.signature(estimator.partial_fit).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    return "sample_weight" in parameters
 
 
 #: Adapters in the order they are tried; the first whose ``supports`` is true wins.

@@ -42,7 +42,15 @@ from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord
 from ._locking import LOCK_ATTR, locked
 from ._progress import announce, progress
-from ._relabel import complementary_labels, relabel_batch
+from ._relabel import (
+    SCORED_STRATEGIES,
+    STRATEGIES,
+    boundary_labels,
+    complementary_labels,
+    relabel_batch,
+    sampled_soft_labels,
+    soft_labels,
+)
 from ._store import RowStore, label_key
 from .metrics import class_probabilities, cosine_divergence
 
@@ -77,11 +85,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """A classifier that can forget training rows by random relabeling.
 
     Wraps a classifier that has ``partial_fit`` and adds :meth:`forget`. Each
-    deletion request ``(x, y)`` is served by one ``partial_fit`` call on one
-    mini-batch: ``n_relabels`` copies of ``x``, each labelled with a different
-    class that is not ``y``, plus ``n_replay`` retained rows of class ``y``
-    (Li & Ghosh, "Random Relabeling for Efficient Machine Unlearning"). The
-    cost of a request does not depend on the number of training rows. Every
+    deletion request ``(x, y)`` is served by ``n_steps`` ``partial_fit`` calls
+    (one by default), each on one mini-batch: ``n_relabels`` copies of ``x``
+    carrying classes that are not ``y`` (chosen as ``relabel`` says), plus
+    ``n_replay`` retained rows of class ``y`` (Li & Ghosh, "Random Relabeling
+    for Efficient Machine Unlearning"). The cost of a request does not depend
+    on the number of training rows. Every
     ``retrain_after`` requests the model is retrained from scratch on the
     retained rows, which serves all requests so far exactly.
 
@@ -100,9 +109,34 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         cloned; the clone is trained as ``estimator_``.
 
     n_relabels : int, default=None
-        Relabeled copies of a forgotten row per request, each with a distinct
-        wrong label. ``None`` means all ``n_classes - 1`` wrong labels, as in
-        the paper. Must not exceed ``n_classes - 1``.
+        Relabeled copies of a forgotten row per request. ``None`` means
+        ``n_classes - 1``, as in the paper. Must not exceed ``n_classes - 1``.
+
+    relabel : {"uniform", "boundary", "soft"}, default="soft"
+        How the copies are labeled (see the user guide, "Choosing a
+        relabeling strategy"):
+
+        - ``"uniform"``: the paper's random relabeling, ``n_relabels``
+          distinct wrong labels drawn at random.
+        - ``"boundary"``: every copy carries the wrong label the current
+          model finds most probable for the row.
+        - ``"soft"``: one copy for each of the ``n_relabels`` most probable
+          wrong labels, weighted by the model's probabilities renormalised
+          over them (weights summing to ``n_relabels``, passed as
+          ``sample_weight``; replayed rows weigh 1). Where the estimator's
+          ``partial_fit`` takes no ``sample_weight``
+          (``PassiveAggressiveClassifier``), the copies' labels are drawn
+          from those probabilities instead.
+
+        ``"boundary"`` and ``"soft"`` score the forgotten row with the model
+        (``predict_proba``, else ``decision_function``): one predict call on
+        that one row per step, so the cost stays independent of the number
+        of training rows. They need an estimator with one of those methods.
+
+    n_steps : int, default=1
+        Optimizer steps per request. Each step builds a fresh batch (the
+        model's current scores, fresh replayed rows) and runs at
+        ``unlearning_rate``; the cost of a request grows linearly with it.
 
     unlearning_rate : float, "auto" or None, default="auto"
         Step size of the unlearning step, which may differ from the learning
@@ -233,6 +267,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "partial_fit", "predict"])],
         "n_relabels": [Interval(Integral, 1, None, closed="left"), None],
         "unlearning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
+        "relabel": [StrOptions(set(STRATEGIES))],
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
         "n_replay": [Interval(Integral, 0, None, closed="left")],
         "retrain_after": [
             Interval(Integral, 1, None, closed="left"),
@@ -251,6 +287,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator: Any,
         *,
         n_relabels: int | None = None,
+        relabel: str = "soft",
+        n_steps: int = 1,
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
         retrain_after: int | float | None = None,
@@ -262,6 +300,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ) -> None:
         self.estimator = estimator
         self.n_relabels = n_relabels
+        self.relabel = relabel
+        self.n_steps = n_steps
         self.unlearning_rate = unlearning_rate
         self.n_replay = n_replay
         self.retrain_after = retrain_after
@@ -295,6 +335,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._n_relabels_for(classes)
         estimator = clone(self.estimator)
         adapter = self._adapter(estimator, classes)
+        self._check_relabel_applies(adapter)
         adapter.check_settings()
         adapter.check_unlearning_optimizer()
         adapter.fit(X_arr, y_arr)
@@ -347,6 +388,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator = clone(self.estimator) if first_call else self.estimator_
         adapter = self._adapter(estimator, known)
         if first_call:
+            self._check_relabel_applies(adapter)
             adapter.check_settings()
             adapter.check_unlearning_optimizer()
         train_dtype = X_arr.dtype if first_call else self._train_dtype
@@ -425,13 +467,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def forget(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
         """Forget training rows by random relabeling, one request per row.
 
-        Requests are served in order. Each is one ``partial_fit`` step of the
-        wrapped estimator on ``n_relabels`` relabeled copies of the row plus
-        ``n_replay`` retained rows of its class, at ``unlearning_rate``; the
-        row is then erased from the retained rows and recorded in
-        ``deletion_log_``. The call is all-or-nothing: if any row is unknown
-        or any step fails, the model, the retained rows, the random state and
-        ``deletion_log_`` are left exactly as they were.
+        Requests are served in order. Each is ``n_steps`` optimizer steps of
+        the wrapped estimator, each on ``n_relabels`` copies of the row
+        relabeled as ``relabel`` says plus ``n_replay`` retained rows of its
+        class, at ``unlearning_rate``; the row is then erased from the
+        retained rows and recorded in ``deletion_log_``. The call is
+        all-or-nothing: if any row is unknown or any step fails, the model,
+        the retained rows, the random state and ``deletion_log_`` are left
+        exactly as they were.
 
         Parameters
         ----------
@@ -483,7 +526,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_consistent_length(X_arr, y_arr)
         self._check_known_labels(y_arr, self.classes_)
         n_relabels = self._n_relabels_for(self.classes_)
-        self._adapter().check_unlearning_optimizer()
+        adapter = self._adapter()
+        adapter.check_unlearning_optimizer()
+        self._check_relabel_applies(adapter)
         positions = self._store.locate(X_arr, y_arr)
 
         requests = [(self._store.digest(p).hex(), label_key(y)) for p, y in zip(positions, y_arr)]
@@ -516,18 +561,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self, x: np.ndarray, label: Any, positions: list[int], i: int, n_relabels: int
     ) -> DeletionRecord:
         """Serve request ``i`` of the current call (its row is still stored)."""
-        wrong = complementary_labels(label, self.classes_, n_relabels, self._rng)
-        replay = self._store.sample_class(label, self.n_replay, self._rng, exclude=positions)
-        X_batch, y_batch = relabel_batch(
-            x.astype(self._train_dtype), wrong, self._store.X[replay], self._store.y[replay]
-        )
         adapter = self._adapter()
         rate = (
             adapter.auto_unlearning_rate()
             if isinstance(self.unlearning_rate, str)
             else self.unlearning_rate
         )
-        adapter.forget_step(X_batch, y_batch, rate)
+        x = x.astype(self._train_dtype)
+        for _ in range(self.n_steps):
+            wrong, weights = self._copy_labels(adapter, x, label, n_relabels)
+            replay = self._store.sample_class(label, self.n_replay, self._rng, exclude=positions)
+            X_batch, y_batch, sample_weight = relabel_batch(
+                x, wrong, self._store.X[replay], self._store.y[replay], weights
+            )
+            if sample_weight is None:
+                adapter.forget_step(X_batch, y_batch, rate)
+            else:
+                adapter.forget_step(X_batch, y_batch, rate, sample_weight=sample_weight)
         self._n_since_retrain += 1
         retrained = self._retrain_if_due(forgotten=positions[: i + 1])
         return DeletionRecord(
@@ -539,8 +589,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             n_relabels=n_relabels,
             n_replay=len(replay),
             unlearning_rate=rate,
+            relabel=self.relabel,
+            n_steps=self.n_steps,
             retrained=retrained,
         )
+
+    def _copy_labels(
+        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, n_relabels: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The copies' labels, and their sample weights (None: all 1), per ``relabel``."""
+        if self.relabel == "uniform":
+            return complementary_labels(label, self.classes_, n_relabels, self._rng), None
+        scores = adapter.class_scores(x[np.newaxis, :])[0]
+        if self.relabel == "boundary":
+            return boundary_labels(label, self.classes_, scores, n_relabels), None
+        if adapter.accepts_sample_weight:
+            return soft_labels(label, self.classes_, scores, n_relabels)
+        return sampled_soft_labels(label, self.classes_, scores, n_relabels, self._rng), None
 
     # What serving requests may change before the call commits; the retained
     # rows and the log are only touched after every request succeeded.
@@ -1020,9 +1085,20 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # Parameters added since: an older pickle gets their defaults.
         state.setdefault("verbose", 0)
         state.setdefault("ledger_path", None)
+        # Pickles from before the relabeling strategies served requests uniformly.
+        state.setdefault("relabel", "uniform")
+        state.setdefault("n_steps", 1)
         super().__setstate__(state)
 
     # ------------------------------------------------------------ validation
+    def _check_relabel_applies(self, adapter: EstimatorAdapter) -> None:
+        if self.relabel in SCORED_STRATEGIES and not adapter.has_class_scores():
+            raise ValueError(
+                f"relabel={self.relabel!r} needs the model's class scores, but "
+                f"{type(adapter.estimator).__name__} has neither predict_proba nor "
+                "decision_function; use relabel='uniform'."
+            )
+
     def _n_relabels_for(self, classes: np.ndarray) -> int:
         n_wrong = len(classes) - 1
         if self.n_relabels is None:

@@ -43,11 +43,11 @@ class DeletionRecord:
     timestamp : str
         When the request was served, ISO 8601 in UTC.
     method : str
-        ``"relabel"``: one optimizer step on a relabeled mini-batch.
+        ``"relabel"``: optimizer steps on relabeled mini-batches.
     n_relabels : int
-        Number of relabeled copies in that mini-batch.
+        Number of relabeled copies in each mini-batch.
     n_replay : int
-        Number of retained same-class rows replayed in it.
+        Number of retained same-class rows replayed in each.
     unlearning_rate : float or None
         The rate the step ran at; ``None`` means the estimator's own rate.
     retrained : bool
@@ -56,6 +56,11 @@ class DeletionRecord:
         by a certificate over ``max_divergence``; that serves it (and all
         earlier ones) exactly. Every retraining, ``retrain()`` included, is
         also a :class:`RetrainRecord` in ``retrain_log_``.
+    relabel : str
+        How the copies were labeled: ``"uniform"``, ``"boundary"`` or
+        ``"soft"`` (see ``UnlearnableClassifier``).
+    n_steps : int
+        Number of optimizer steps taken for the request.
     """
 
     request: int
@@ -67,6 +72,8 @@ class DeletionRecord:
     n_replay: int
     unlearning_rate: float | None
     retrained: bool
+    relabel: str
+    n_steps: int
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (JSON-serialisable for simple labels)."""

@@ -183,7 +183,15 @@ class SkorchAdapter(EstimatorAdapter):
             for group, lr in zip(optimizer.param_groups, saved):
                 group["lr"] = lr
 
-    def forget_step(self, X: np.ndarray, y: np.ndarray, rate: float | None) -> None:
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        # accepts_sample_weight is False: relabel="soft" draws labels instead of weighting.
+        self._no_weights(sample_weight)
         import torch
         from skorch.utils import to_tensor
 

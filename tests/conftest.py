@@ -19,16 +19,22 @@ def digits():
 
 @pytest.fixture
 def recorded_batches(monkeypatch):
-    """Every mini-batch handed to an adapter's forget_step, in order."""
+    """Every mini-batch handed to an adapter's forget_step, in order.
+
+    Each entry is ``(X, y, rate, sample_weight)``.
+    """
     from sk_unlearn import _backends
 
-    batches: list[tuple[np.ndarray, np.ndarray, float | None]] = []
+    batches: list[tuple[np.ndarray, np.ndarray, float | None, np.ndarray | None]] = []
     for adapter in _backends.ADAPTERS:
         original = adapter.forget_step
 
-        def spy(self, X, y, rate, _original=original):
-            batches.append((X.copy(), y.copy(), rate))
-            return _original(self, X, y, rate)
+        def spy(self, X, y, rate, sample_weight=None, _original=original):
+            weights = None if sample_weight is None else sample_weight.copy()
+            batches.append((X.copy(), y.copy(), rate, weights))
+            if sample_weight is None:  # adapters written before sample_weight existed
+                return _original(self, X, y, rate)
+            return _original(self, X, y, rate, sample_weight=sample_weight)
 
         monkeypatch.setattr(adapter, "forget_step", spy)
     return batches

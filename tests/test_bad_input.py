@@ -104,11 +104,11 @@ def test_a_step_that_crashes_midway_rolls_everything_back(fail_at, fitted, digit
     original = adapter.forget_step
     calls = {"n": 0}
 
-    def flaky(self, X, y, rate):
+    def flaky(self, X, y, rate, sample_weight=None):
         if calls["n"] == fail_at:
             raise RuntimeError("injected failure")
         calls["n"] += 1
-        return original(self, X, y, rate)
+        return original(self, X, y, rate, sample_weight)
 
     before = state_bytes(fitted)
     retrains = fitted.n_retrains_
@@ -130,7 +130,7 @@ def test_keyboard_interrupt_also_rolls_back(fitted, digits, monkeypatch):
 
     adapter = type(_backends.adapter_for(fitted.estimator_))
 
-    def interrupted(self, X, y, rate):
+    def interrupted(self, X, y, rate, sample_weight=None):
         raise KeyboardInterrupt
 
     before = state_bytes(fitted)

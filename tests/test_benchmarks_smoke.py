@@ -127,3 +127,41 @@ def test_bench_ledger_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "| forget, ledger file (2 fsyncs per call) |" in text
     assert re.search(r"Median cost of durability per request: -?\d+\.\d+ ms", text)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.md"]  # its files are gone
+
+
+RELABEL_SCRIPT = REPO_ROOT / "benchmarks" / "bench_relabel_strategies.py"
+
+
+def test_bench_relabel_strategies_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if not MNIST.is_file():
+        pytest.skip(f"MNIST file not found at {MNIST}")
+    spec = importlib.util.spec_from_file_location("bench_relabel_strategies", RELABEL_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "relabel.md"
+    results = bench.main(["--quick", "--data", str(MNIST), "--out", str(out)])
+    printed = capsys.readouterr().out
+
+    text = out.read_text(encoding="utf-8")
+    header = "| model | relabel | unlearning rate | replay | steps | test acc | repeated |"
+    assert header in text and header in printed
+    for stamp in (
+        "- Command: ",
+        "- Date: ",
+        "- Hardware: ",
+        "- Versions (at the start",
+        "- Seeds: 0",
+    ):
+        assert stamp in text
+    # original, naive, then every strategy x rate x replay x steps cell of the quick grid
+    assert [r["model"] for r in results[:2]] == ["original", "naive"]
+    cells = {(r["strategy"], r["replay"], r["steps"]) for r in results[2:]}
+    assert cells == {
+        (s, p, n) for s in ("uniform", "boundary", "soft") for p in (0, 8) for n in (1, 2)
+    }
+    for r in results:
+        for metric in ("test_acc", "repeated", "true_label"):
+            assert 0 <= r[metric] <= 100
+    csv_lines = out.with_suffix(".csv").read_text(encoding="utf-8").splitlines()
+    assert len(csv_lines) == 1 + len(results)

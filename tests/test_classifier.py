@@ -69,15 +69,18 @@ def test_forget_serves_each_row_once_and_erases_it(name, digits):
     assert clf.predict(digits.X_test).shape == digits.y_test.shape
 
 
-def test_relabel_batch_has_distinct_wrong_labels_and_same_class_replay(digits, recorded_batches):
+def test_uniform_batch_has_distinct_wrong_labels_and_same_class_replay(digits, recorded_batches):
     clf = UnlearnableClassifier(
-        SGDClassifier(loss="log_loss", random_state=0), n_replay=5, random_state=0
+        SGDClassifier(loss="log_loss", random_state=0),
+        relabel="uniform",
+        n_replay=5,
+        random_state=0,
     ).fit(digits.X_train, digits.y_train)
     X_f, y_f = digits.X_train[:20], digits.y_train[:20]
     clf.forget(X_f, y_f)
 
     assert len(recorded_batches) == 20
-    for (Xb, yb, _), x, label in zip(recorded_batches, X_f, y_f):
+    for (Xb, yb, *_), x, label in zip(recorded_batches, X_f, y_f):
         copies, replay = Xb[:9], Xb[9:]
         wrong, replay_labels = yb[:9], yb[9:]
         assert np.array_equal(copies, np.tile(x, (9, 1)))
@@ -93,11 +96,11 @@ def test_relabel_batch_has_distinct_wrong_labels_and_same_class_replay(digits, r
 
 def test_n_relabels_draws_a_subset_of_wrong_labels(digits, recorded_batches):
     clf = UnlearnableClassifier(
-        SGDClassifier(random_state=0), n_relabels=3, n_replay=0, random_state=1
+        SGDClassifier(random_state=0), relabel="uniform", n_relabels=3, n_replay=0, random_state=1
     ).fit(digits.X_train, digits.y_train)
     clf.forget(digits.X_train[:30], digits.y_train[:30])
     drawn = set()
-    for (_, yb, _), label in zip(recorded_batches, digits.y_train[:30]):
+    for (_, yb, *_), label in zip(recorded_batches, digits.y_train[:30]):
         assert len(yb) == 3 and len(set(yb.tolist())) == 3 and label not in yb
         drawn.update(yb.tolist())
     assert drawn == set(range(10))  # over 30 requests every label shows up
@@ -149,10 +152,10 @@ def test_sgd_step_runs_at_the_unlearning_rate_and_restores_settings(digits, reco
     # Reproduce the step by hand with a constant schedule at eta0=0.05.
     manual = copy.deepcopy(inner)
     clf.forget(digits.X_train[:1], digits.y_train[:1])
-    Xb, yb, rate = recorded_batches[0]
+    Xb, yb, rate, weights = recorded_batches[0]
     assert rate == 0.05
     manual.set_params(learning_rate="constant", eta0=0.05)
-    manual.partial_fit(Xb, yb)
+    manual.partial_fit(Xb, yb, sample_weight=weights)
     np.testing.assert_allclose(clf.estimator_.coef_, manual.coef_)
 
     after = {k: getattr(clf.estimator_, k) for k in before}
@@ -163,7 +166,7 @@ def test_defaults_are_the_measured_ones(digits, recorded_batches):
     clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
     assert clf.unlearning_rate == "auto" and clf.n_replay == 32
     clf.fit(digits.X_train, digits.y_train).forget(digits.X_train[:1], digits.y_train[:1])
-    Xb, yb, rate = recorded_batches[0]
+    Xb, yb, rate, _ = recorded_batches[0]
     assert rate == 1e-4 and len(yb) == 9 + 32
     assert clf.deletion_log_[0].unlearning_rate == 1e-4
     assert clf.deletion_log_[0].n_replay == 32
@@ -190,8 +193,8 @@ def test_sgd_rate_none_uses_the_estimators_own_schedule(digits, recorded_batches
     clf.set_params(random_state=0).fit(digits.X_train, digits.y_train)
     manual = copy.deepcopy(clf.estimator_)
     clf.forget(digits.X_train[:1], digits.y_train[:1])
-    Xb, yb, _ = recorded_batches[0]
-    manual.partial_fit(Xb, yb)
+    Xb, yb, _, weights = recorded_batches[0]
+    manual.partial_fit(Xb, yb, sample_weight=weights)
     np.testing.assert_allclose(clf.estimator_.coef_, manual.coef_)
 
 
@@ -271,7 +274,7 @@ def test_passive_aggressive_rate_sets_its_aggressiveness(digits, recorded_batche
     manual = copy.deepcopy(clf.estimator_)
     c_before = clf.estimator_.eta0
     clf.forget(digits.X_train[:1], digits.y_train[:1])
-    Xb, yb, _ = recorded_batches[0]
+    Xb, yb, *_ = recorded_batches[0]
     manual.eta0 = 0.01
     manual.partial_fit(Xb, yb)
     np.testing.assert_allclose(clf.estimator_.coef_, manual.coef_)

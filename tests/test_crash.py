@@ -40,11 +40,11 @@ WORKER = textwrap.dedent(
     step = SGDAdapter.forget_step
     calls = [0]
 
-    def maybe_die(self, *args):
+    def maybe_die(self, *args, **kwargs):
         calls[0] += 1
         if calls[0] == die_in_step:
             os._exit(3)  # a crash between phase one and phase two
-        return step(self, *args)
+        return step(self, *args, **kwargs)
 
     SGDAdapter.forget_step = maybe_die
     for i in range(len(X)):

@@ -145,11 +145,11 @@ def test_failure_at_each_stage_changes_nothing_but_an_aborted_line(
         calls = {"n": 0}
         original = SGDAdapter.forget_step
 
-        def flaky(self, X, y, rate):
+        def flaky(self, X, y, rate, sample_weight=None):
             calls["n"] += 1
             if calls["n"] == 2:
                 raise error("injected")
-            return original(self, X, y, rate)
+            return original(self, X, y, rate, sample_weight)
 
         monkeypatch.setattr(SGDAdapter, "forget_step", flaky)
     with pytest.raises(error):

@@ -131,7 +131,7 @@ def test_a_request_is_exactly_one_optimizer_step_on_the_whole_batch(
     fitted.set_params(unlearning_rate=0.05).forget(digits.X_train[:1], LABELS[digits.y_train[:1]])
     assert len(steps) == 1
 
-    (X_batch, y_batch, rate) = recorded_batches[0]
+    (X_batch, y_batch, rate, _) = recorded_batches[0]
     assert rate == 0.05 and len(X_batch) == 9 + 4
     # The net trains with plain SGD (no momentum): its optimizer's step is this one.
     torch_sgd_step(manual.module_, X_batch, np.searchsorted(fitted.classes_, y_batch), lr=0.05)
@@ -232,7 +232,7 @@ def test_separate_sgd_step_matches_plain_torch(fitted, digits, recorded_batches)
     manual = copy.deepcopy(fitted.estimator_.module_)
     fitted.set_params(unlearning_optimizer=torch.optim.SGD, unlearning_rate=0.3)
     fitted.forget(digits.X_train[:1], LABELS[digits.y_train[:1]])
-    X_batch, y_batch, _ = recorded_batches[0]
+    X_batch, y_batch, *_ = recorded_batches[0]
     torch_sgd_step(manual, X_batch, np.searchsorted(fitted.classes_, y_batch), lr=0.3)
     assert_weights_close(fitted.estimator_.module_, manual)
 
@@ -468,3 +468,21 @@ def test_cuda_rollback_and_pickle(digits, monkeypatch):
     np.testing.assert_allclose(
         restored.predict_proba(digits.X_test), clf.predict_proba(digits.X_test), rtol=1e-6
     )
+
+
+def test_boundary_and_soft_read_the_nets_probabilities_in_label_space(
+    fitted, digits, recorded_batches
+):
+    """class_scores goes through the adapter's predict_proba: columns in classes_ order."""
+    x, label = digits.X_train[:1], LABELS[digits.y_train[:1]]
+    proba = fitted.predict_proba(x)[0]
+    proba[fitted.classes_ == label[0]] = -1
+    runner_up = fitted.classes_[np.argmax(proba)]
+    fitted.set_params(relabel="boundary").forget(x, label)
+    (_, y_batch, _, weights) = recorded_batches[0]
+    assert y_batch[:9].tolist() == [runner_up] * 9 and weights is None
+    # skorch's step takes no sample weights: "soft" draws the copies' labels instead.
+    fitted.set_params(relabel="soft").forget(digits.X_train[1:2], LABELS[digits.y_train[1:2]])
+    (_, y_batch, _, weights) = recorded_batches[1]
+    assert weights is None and LABELS[digits.y_train[1]] not in y_batch[:9]
+    assert fitted.deletion_log_[-1].relabel == "soft"
