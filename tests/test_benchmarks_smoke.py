@@ -1,4 +1,4 @@
-"""Smoke test: benchmarks/bench_sgd_mnist.py runs end to end on a tiny MNIST slice."""
+"""Smoke tests: every benchmark script runs end to end on a tiny slice of its data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = REPO_ROOT / "benchmarks" / "bench_sgd_mnist.py"
 MNIST = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
 
 HEADERS = (
@@ -26,13 +25,23 @@ NUMBERS = {
 }
 
 
+def _load_bench(name: str):  # type: ignore[no-untyped-def]
+    """Import ``benchmarks/<name>.py`` (its sibling helpers, e.g. ``_common``, importable)."""
+    bench_dir = str(REPO_ROOT / "benchmarks")
+    sys.path.insert(0, bench_dir)
+    try:
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault(spec.name, module)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(bench_dir)
+
+
 def _load_script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bench_sgd_mnist", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
+    return _load_bench("bench_sgd_mnist")
 
 
 def test_bench_sgd_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,19 +89,10 @@ def test_bench_skorch_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[
     pytest.importorskip("skorch")
     if not MNIST.is_file():
         pytest.skip(f"MNIST file not found at {MNIST}")
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "bench_skorch_mnist", REPO_ROOT / "benchmarks" / "bench_skorch_mnist.py"
-        )
-        assert spec is not None and spec.loader is not None
-        bench = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bench)
-        out = tmp_path / "skorch.md"
-        argv = ["--data", str(MNIST), "--device", "cpu", "--n-train", "300", "--n-test", "200"]
-        results = bench.main([*argv, "--n-requests", "3", "--epochs", "1", "--out", str(out)])
-    finally:
-        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    bench = _load_bench("bench_skorch_mnist")
+    out = tmp_path / "skorch.md"
+    argv = ["--data", str(MNIST), "--device", "cpu", "--n-train", "300", "--n-test", "200"]
+    results = bench.main([*argv, "--n-requests", "3", "--epochs", "1", "--out", str(out)])
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
     for stamp in (
@@ -110,18 +110,9 @@ def test_bench_skorch_mnist_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_bench_ledger_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "bench_ledger", REPO_ROOT / "benchmarks" / "bench_ledger.py"
-        )
-        assert spec is not None and spec.loader is not None
-        bench = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(bench)
-        out = tmp_path / "ledger.md"
-        bench.main(["--requests", "4", "--dir", str(tmp_path), "--out", str(out)])
-    finally:
-        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    bench = _load_bench("bench_ledger")
+    out = tmp_path / "ledger.md"
+    bench.main(["--requests", "4", "--dir", str(tmp_path), "--out", str(out)])
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
     assert "| forget, ledger file (2 fsyncs per call) |" in text
@@ -129,16 +120,10 @@ def test_bench_ledger_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.md"]  # its files are gone
 
 
-RELABEL_SCRIPT = REPO_ROOT / "benchmarks" / "bench_relabel_strategies.py"
-
-
 def test_bench_relabel_strategies_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if not MNIST.is_file():
         pytest.skip(f"MNIST file not found at {MNIST}")
-    spec = importlib.util.spec_from_file_location("bench_relabel_strategies", RELABEL_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _load_bench("bench_relabel_strategies")
     out = tmp_path / "relabel.md"
     results = bench.main(["--quick", "--data", str(MNIST), "--out", str(out)])
     printed = capsys.readouterr().out
