@@ -35,8 +35,6 @@ import copy
 import gc
 import os
 import platform
-import shlex
-import subprocess
 import sys
 import time
 import warnings
@@ -45,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import REPO_ROOT, RequestBatches, command_line, git_revision, ms_stats, verdict
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 
@@ -53,7 +52,6 @@ from sk_unlearn import UnlearnableClassifier
 from sk_unlearn._backends import adapter_for
 from sk_unlearn.datasets import load_mnist
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = "../shared/data/mnist.npz"  # relative to the repository root
 DEFAULT_OUT = "benchmarks/results/sgd_mnist.md"  # relative to the repository root
 QUICK_OUT = "benchmarks/results/sgd_mnist_quick.md"
@@ -172,28 +170,6 @@ def _resolve_args(args: argparse.Namespace) -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------- helpers
-def _command_line(argv: list[str] | None) -> str:
-    if argv is None:
-        return shlex.join(["python", *sys.argv])
-    script = os.path.relpath(Path(__file__).resolve(), REPO_ROOT)
-    return shlex.join(["python", script, *argv]) + "   # via main(argv) in-process"
-
-
-def _git(*args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
-    ).stdout.strip()
-
-
-def _git_revision() -> str:
-    try:
-        rev = _git("rev-parse", "--short", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
-        return rev + (" (with uncommitted changes)" if dirty else "")
-    except Exception:  # noqa: BLE001 - informational only
-        return "unknown"
-
-
 def _versions() -> str:
     import joblib
     import scipy
@@ -205,7 +181,7 @@ def _versions() -> str:
         f"scipy {scipy.__version__}",
         f"scikit-learn {sklearn.__version__}",
         f"joblib {joblib.__version__}",
-        f"sk_unlearn {sk_unlearn.__version__} (git {_git_revision()})",
+        f"sk_unlearn {sk_unlearn.__version__} (git {git_revision()})",
     ]
     try:
         from threadpoolctl import threadpool_info
@@ -223,17 +199,6 @@ def _versions() -> str:
     return "; ".join(parts)
 
 
-def _stats(seconds: np.ndarray) -> dict[str, float]:
-    ms = np.asarray(seconds, dtype=float) * 1e3
-    return {
-        "median": float(np.median(ms)),
-        "p10": float(np.percentile(ms, 10)),
-        "p90": float(np.percentile(ms, 90)),
-        "mean": float(np.mean(ms)),
-        "n": int(ms.size),
-    }
-
-
 def _raw_copy(clf: UnlearnableClassifier) -> SGDClassifier:
     """A deep copy of the fitted inner estimator, set up as the adapter sets it."""
     raw = copy.deepcopy(clf.estimator_)
@@ -247,36 +212,6 @@ def _raw_copy(clf: UnlearnableClassifier) -> SGDClassifier:
     return raw
 
 
-class _RawBatches:
-    """The mini-batch a request is served with, built outside the timed region."""
-
-    def __init__(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        classes: np.ndarray,
-        n_relabels: int,
-        n_replay: int,
-        seed: int,
-    ) -> None:
-        self.X, self.y, self.classes = X, y, classes
-        self.n_relabels, self.n_replay = n_relabels, n_replay
-        self.rng = np.random.RandomState(seed)
-        self.by_class = {c: np.flatnonzero(y == c) for c in classes}
-
-    def __call__(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        x, label = self.X[row], self.y[row]
-        wrong = self.classes[self.classes != label]
-        wrong = wrong[self.rng.choice(wrong.size, size=self.n_relabels, replace=False)]
-        members = self.by_class[label]
-        replay = members[
-            self.rng.choice(members.size, size=min(self.n_replay, members.size), replace=False)
-        ]
-        X_batch = np.concatenate([np.repeat(x[None, :], self.n_relabels, axis=0), self.X[replay]])
-        y_batch = np.concatenate([wrong, self.y[replay]])
-        return X_batch, y_batch
-
-
 def _accuracy(model: Any, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(model.predict(X) == y)) if len(y) else float("nan")
 
@@ -287,7 +222,7 @@ def _time_stream(
     X: np.ndarray,
     y: np.ndarray,
     rows: np.ndarray,
-    batches: _RawBatches,
+    batches: RequestBatches,
 ) -> tuple[np.ndarray, np.ndarray, UnlearnableClassifier]:
     """Serve ``rows`` one per ``forget`` call, interleaved with raw partial_fit calls."""
     clf = copy.deepcopy(fitted)
@@ -321,7 +256,7 @@ def _time_one_call(
     X: np.ndarray,
     y: np.ndarray,
     rows: np.ndarray,
-    batches: _RawBatches,
+    batches: RequestBatches,
     raw_first: bool,
 ) -> tuple[float, float]:
     """Total seconds of ``forget(all rows)`` and of the raw loop over the same rows."""
@@ -358,10 +293,6 @@ def _fmt_ms(stats: dict[str, float]) -> str:
         f"{stats['median']:.3f} | {stats['p10']:.3f} | {stats['p90']:.3f} | "
         f"{stats['mean']:.3f} | {stats['n']}"
     )
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def _report(ctx: dict[str, Any]) -> str:
@@ -404,7 +335,7 @@ def _report(ctx: dict[str, Any]) -> str:
         f"| `forget`, all rows in one call (per request) | {_fmt_ms(a['wrap_all'])} |",
         "",
         f"- Ratio forget/raw, one row per call: {a['ratio']:.2f}x "
-        f"(target <= {RATIO_TARGET}x): {_verdict(a['ratio'] <= RATIO_TARGET)}",
+        f"(target <= {RATIO_TARGET}x): {verdict(a['ratio'] <= RATIO_TARGET)}",
         f"- Ratio forget/raw, all rows in one call: {a['ratio_all']:.2f}x (informational)",
         "",
         "## (b) `forget` vs naive retraining",
@@ -417,7 +348,7 @@ def _report(ctx: dict[str, Any]) -> str:
         f"| `forget`, one row per call (median) | {a['wrap']['median']:.3f} ms |",
         "",
         f"- Speedup retrain/forget: {a['speedup']:.0f}x "
-        f"(target >= {SPEEDUP_TARGET:.0f}x): {_verdict(a['speedup'] >= SPEEDUP_TARGET)}",
+        f"(target >= {SPEEDUP_TARGET:.0f}x): {verdict(a['speedup'] >= SPEEDUP_TARGET)}",
         "",
         f"## (c) Accuracy after {a['n_requests']} sequential requests",
         "",
@@ -440,7 +371,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; returns the measured numbers (also printed and written)."""
     wall0 = time.perf_counter()
     args = _resolve_args(build_parser().parse_args(argv))
-    command = _command_line(argv)
+    command = command_line(__file__, argv)
     date = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
     data = load_mnist(args.data, n_train=args.n_train, n_test=args.n_test)
@@ -479,7 +410,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
 
     # (a) one row per forget call, interleaved with raw partial_fit calls.
-    batches = _RawBatches(X, y, classes, n_relabels, args.n_replay, seed=args.seed + 1)
+    batches = RequestBatches(X, y, classes, n_relabels, args.n_replay, seed=args.seed + 1)
     t_raw, t_wrap, relabeled = [], [], None
     for r in range(args.repeats):
         log(f"timing stream {r + 1}/{args.repeats}: {len(rows)} single-row forget calls")
@@ -489,8 +420,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if relabeled is None:
             relabeled = clf
         del clf
-    raw_stats = _stats(np.concatenate(t_raw))
-    wrap_stats = _stats(np.concatenate(t_wrap))
+    raw_stats = ms_stats(np.concatenate(t_raw))
+    wrap_stats = ms_stats(np.concatenate(t_wrap))
 
     # (a') all rows in one forget call, alternating with a raw loop over the same rows.
     loop_raw, loop_wrap = [], []
@@ -499,8 +430,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tr, tw = _time_one_call(model, X, y, rows, batches, raw_first=(r % 2 == 0))
         loop_raw.append(tr / len(rows))
         loop_wrap.append(tw / len(rows))
-    raw_loop_stats = _stats(np.array(loop_raw))
-    wrap_all_stats = _stats(np.array(loop_wrap))
+    raw_loop_stats = ms_stats(np.array(loop_raw))
+    wrap_all_stats = ms_stats(np.array(loop_wrap))
 
     # (b) naive retraining on the retained rows after the same requests.
     assert relabeled is not None
