@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import pickle
 import uuid
 import warnings
-from dataclasses import replace
 from datetime import datetime, timezone
 from numbers import Integral, Real
 from typing import Any
@@ -34,11 +32,12 @@ from sklearn.utils.validation import (
 )
 
 from . import (
+    _certify,
     _durability,
     _skorch,  # noqa: F401  (registers the skorch adapter; imports no torch)
 )
 from ._backends import EstimatorAdapter, adapter_for
-from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
+from ._certificate import Certificate
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord
 from ._locking import LOCK_ATTR, locked
 from ._progress import announce, progress
@@ -52,7 +51,6 @@ from ._relabel import (
     soft_labels,
 )
 from ._store import RowStore, label_key
-from .metrics import class_probabilities, cosine_divergence
 
 _DTYPES = [np.float64, np.float32]
 _LOCKED_STATE = "_state_pickled_under_lock"
@@ -811,41 +809,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._validate_params()
         n_rows = self._validated_X(X).shape[0]
         y_arr = None if y is None else self._validated_labels(y, n_rows)
-
-        view = None
-        if isinstance(reference, str):
-            if reference != "retrain":
-                raise ValueError(
-                    f"reference={reference!r}: the only named reference is 'retrain'; "
-                    "else pass a fitted classifier or a HeldOutReference."
-                )
-            view = self._retrain_reference()
-            name, measure = "retrain", COSINE
-        elif isinstance(reference, HeldOutReference):
-            if y_arr is None:
-                raise ValueError("The HeldOutReference compares losses: pass the labels y.")
-            name, measure = "held-out", ADVANTAGE
-        else:
-            self._check_reference_model(reference)
-            name, measure = "model", COSINE
-
-        if measure == COSINE:
-            other = reference if view is None else view
-            values = cosine_divergence(class_probabilities(self, X), class_probabilities(other, X))
-        else:
-            values = reference.membership_advantage(self, X, y_arr)
-        certificate = Certificate(
-            divergences=values,
-            reference=name,
-            measure=measure,
-            threshold=None if self.max_divergence is None else float(self.max_divergence),
-            model_version=self.model_version_,
-        )
-        if certificate.within_threshold is False and self._retrain_for_certificate(
-            view, certificate
-        ):
-            certificate = replace(certificate, retrained=True)
-        return certificate
+        return _certify.certify(self, X, y_arr, reference)
 
     def _validated_labels(self, y: ArrayLike, n_rows: int) -> np.ndarray:
         y_arr = np.asarray(y)
@@ -854,92 +818,6 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_consistent_length(np.empty(n_rows), y_arr)
         self._check_known_labels(y_arr, self.classes_)
         return y_arr
-
-    def _check_reference_model(self, reference: Any) -> None:
-        if not (hasattr(reference, "predict_proba") or hasattr(reference, "decision_function")):
-            raise TypeError(
-                "reference must be 'retrain', a fitted classifier with predict_proba or "
-                f"decision_function, or a HeldOutReference; got {type(reference).__name__}."
-            )
-        check_is_fitted(reference)
-        classes = getattr(reference, "classes_", None)
-        if classes is None or not np.array_equal(np.asarray(classes), self.classes_):
-            raise ValueError(
-                f"The reference classifier's classes_ {classes!r} differ from "
-                f"this estimator's {self.classes_!r}."
-            )
-
-    def _retrain_reference(self) -> UnlearnableClassifier:
-        """The naive model on the retained rows, wrapped like ``self``; cached."""
-        key = self._reference_key()
-        cached: tuple[Any, UnlearnableClassifier] | None = getattr(self, "_reference_cache", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        missing = self._classes_without_rows(forgotten=[])
-        if missing:
-            raise ValueError(
-                f"Cannot build the 'retrain' reference: no retained rows of class(es) "
-                f"{missing}. Pass a fitted classifier or a HeldOutReference instead."
-            )
-        view = self._wrapped(self._fresh_fit())
-        self._reference_cache = (key, view)
-        return view
-
-    def _reference_key(self) -> tuple[int, str]:
-        # The parameters too: set_params(estimator__...) changes the recipe, not the model.
-        return self.model_version_, repr(self.estimator.get_params(deep=True))
-
-    def _wrapped(self, estimator: Any) -> UnlearnableClassifier:
-        """A fitted-looking wrapper around ``estimator`` that predicts like ``self``.
-
-        It holds no rows: only what ``predict_proba``/``decision_function``
-        need, so it predicts through the same wrapper methods as ``self``.
-        """
-        view = clone(self)
-        view.estimator_ = estimator
-        view.classes_ = self.classes_
-        view.n_features_in_ = self.n_features_in_
-        if hasattr(self, "feature_names_in_"):
-            view.feature_names_in_ = self.feature_names_in_
-        return view
-
-    def _retrain_for_certificate(
-        self, view: UnlearnableClassifier | None, certificate: Certificate
-    ) -> bool:
-        """Retrain after a certificate over ``max_divergence``; False if pointless or impossible."""
-        if self._n_since_retrain == 0:
-            warnings.warn(
-                "Certificate over max_divergence, but no removal was requested since the "
-                "model was last trained from scratch: every removal is already served "
-                "exactly, so it is not retrained (is max_divergence below the reference's "
-                "own noise?).",
-                UserWarning,
-                stacklevel=3,
-            )
-            return False
-        missing = self._classes_without_rows(forgotten=[])
-        if missing:
-            warnings.warn(
-                f"Certificate over max_divergence, but retraining is impossible: no "
-                f"retained rows of class(es) {missing}.",
-                UserWarning,
-                stacklevel=3,
-            )
-            return False
-        # The 'retrain' reference is exactly the model retrain() would fit.
-        fitted = self._fresh_fit() if view is None else copy.deepcopy(view.estimator_)
-        record = self._retrain_record(
-            "certificate",
-            self.n_forgotten_,
-            len(self._store),
-            replace(certificate, retrained=True),
-        )
-        self._ledger.add_retrain(self.ledger_path, record)  # marks the latest request too
-        self._retrain_on(np.ones(len(self._store), dtype=bool), fitted=fitted)
-        self._bump_version()
-        if view is not None:  # still the naive model of the new version
-            self._reference_cache = (self._reference_key(), view)
-        return True
 
     def _retained_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """Copies of the retained rows and labels, in learning order (for metrics)."""
