@@ -29,6 +29,17 @@ def _is_skorch_classifier(estimator: Any) -> bool:
     return skorch is not None and isinstance(estimator, skorch.NeuralNetClassifier)
 
 
+def _torch_modules(net: Any) -> list[Any]:
+    """The net's module and criterion, where they are torch modules."""
+    import torch
+
+    return [
+        m
+        for m in (getattr(net, "module_", None), getattr(net, "criterion_", None))
+        if isinstance(m, torch.nn.Module)
+    ]
+
+
 def _optimizer_factory(spec: Any) -> Callable[..., Any]:
     """The torch optimizer class (or factory) ``unlearning_optimizer`` names."""
     import torch
@@ -143,21 +154,11 @@ class SkorchAdapter(EstimatorAdapter):
         return self.classes[self.predict_proba(X).argmax(axis=1)]
 
     # -------------------------------------------------------- forgetting
-    def _torch_modules(self) -> list[Any]:
-        import torch
-
-        net = self.estimator
-        return [
-            m
-            for m in (getattr(net, "module_", None), getattr(net, "criterion_", None))
-            if isinstance(m, torch.nn.Module)
-        ]
-
     @contextmanager
     def _eval_mode(self) -> Iterator[None]:
-        flags = [(m, m.training) for top in self._torch_modules() for m in top.modules()]
+        flags = [(m, m.training) for top in _torch_modules(self.estimator) for m in top.modules()]
         try:
-            for top in self._torch_modules():
+            for top in _torch_modules(self.estimator):
                 top.eval()
             yield
         finally:
@@ -217,7 +218,7 @@ class SkorchAdapter(EstimatorAdapter):
         net = self.estimator
         weights = [
             {k: v.detach().clone() for k, v in module.state_dict().items()}
-            for module in self._torch_modules()
+            for module in _torch_modules(self.estimator)
         ]
         # A separate unlearning optimizer never touches the training one's state.
         uses_own = self.unlearning_optimizer is None
@@ -226,8 +227,7 @@ class SkorchAdapter(EstimatorAdapter):
 
     def restore(self, snapshot: Any) -> Any:
         net, weights, optimizer_state = snapshot
-        with_weights = type(self)(net, self.classes, self.unlearning_optimizer)
-        for module, state in zip(with_weights._torch_modules(), weights):
+        for module, state in zip(_torch_modules(net), weights):
             module.load_state_dict(state)
         if optimizer_state is not None:
             net.optimizer_.load_state_dict(optimizer_state)
