@@ -91,9 +91,17 @@ def command_line(script: str, argv: list[str] | None) -> str:
 
 
 def provenance(
-    title: str, script: str, argv: list[str] | None, seed: int, extra: list[str]
+    title: str,
+    script: str,
+    argv: list[str] | None,
+    seed: int,
+    extra: list[str],
+    when: str = "when the report was written",
 ) -> list[str]:
-    """A report's heading: command, date, hardware, versions, seed, then ``extra``."""
+    """A report's heading: command, date, hardware, versions, seed, then ``extra``.
+
+    ``when`` says when the date, the git revision and the load average were taken.
+    """
     import sklearn
 
     date = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
@@ -107,8 +115,7 @@ def provenance(
         f"- Versions: python {platform.python_version()}, numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__}, sk_unlearn {sk_unlearn.__version__} "
         f"(git {git_revision()})",
-        f"- Load average (1, 5, 15 min) when the report was written: "
-        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}",
+        f"- Load average (1, 5, 15 min) {when}: {', '.join(f'{v:.2f}' for v in os.getloadavg())}",
         f"- Seed: {seed}",
         *[f"- {line}" for line in extra],
     ]
