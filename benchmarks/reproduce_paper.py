@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import itertools
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -89,6 +90,16 @@ PAPER_TABLE1 = (
     ("random relabeling", 100, 99.02, 99.00, 99.02),
     ("naive", 600, 99.14, 99.00, 99.13),
     ("random relabeling", 600, 96.99, 97.67, 97.03),
+)
+FIGURE1_COLUMNS = (
+    "optimizer",
+    "unlearning_rate",
+    "n_replay",
+    "n_removed",
+    "test_acc",
+    "unlearned_acc",
+    "total_acc",
+    "weight_change",
 )
 FIGURE1_OPTIMIZERS = ("adadelta", "adam", "sgd")
 FIGURE1_RATES = (1e-3, 3e-4, 1e-4)
@@ -269,7 +280,6 @@ class Evaluator:
     def __init__(self, data: Data, original: UnlearnableClassifier) -> None:
         self.data = data
         self.w0 = _weights(original)
-        self.test_loss: dict[int, np.ndarray] = {}
 
     def _acc(self, model: Any, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(model.predict(X) == y)) if len(y) else float("nan")
@@ -325,6 +335,7 @@ def serve(
 
 
 def fit_timed(model: UnlearnableClassifier, X: np.ndarray, y: np.ndarray, seed: int) -> float:
+    """Fit ``model`` with torch seeded by ``seed``; return the seconds it took."""
     torch.manual_seed(seed)
     _sync(model.estimator.device)
     start = time.perf_counter()
@@ -340,7 +351,8 @@ def run_table1(
     ev: Evaluator,
     args: argparse.Namespace,
     bar: tqdm,
-) -> tuple[list[dict[str, Any]], dict[int, UnlearnableClassifier]]:
+) -> list[dict[str, Any]]:
+    """Table 1's rows: the original, naive retraining and every setting at every removal count."""
     data, removals = ev.data, args.removals
     largest = stream[: max(removals)]
     rows: list[dict[str, Any]] = [
@@ -366,18 +378,18 @@ def run_table1(
         row["divergence"], row["weight_change"] = 0.0, float("nan")
     for setting in TABLE1_SETTINGS:
         bar.set_description(setting.name[:40])
-        for n, model, seconds in serve(original, setting, stream, removals, data, args.device, bar):
+        for n, model, times in serve(original, setting, stream, removals, data, args.device, bar):
             rows.append(
                 {"method": setting.name, "n_removed": n, **ev.accuracy(model, stream[:n])}
                 | {
-                    "seconds_per_request": float(np.median(seconds)),
+                    "seconds_per_request": float(np.median(times)),
                     "naive_seconds": rows[1 + removals.index(n)]["naive_seconds"],
                     "mia_auc": ev.mia_auc(model, stream[:n]),
                     "divergence": ev.divergence(model, naive_models[n], stream[:n]),
                     "weight_change": ev.weight_change(model),
                 }
             )
-    return rows, naive_models
+    return rows
 
 
 def run_figure1(
@@ -387,30 +399,21 @@ def run_figure1(
     args: argparse.Namespace,
     bar: tqdm,
 ) -> list[dict[str, Any]]:
+    """Figure 1's points: every optimizer x rate x replay cell at every checkpoint."""
     rows = []
-    for optimizer in FIGURE1_OPTIMIZERS:
-        for rate in FIGURE1_RATES:
-            for replay in FIGURE1_REPLAY:
-                setting = Setting(
-                    f"{optimizer} {rate:g} replay {replay}",
-                    dict(
-                        relabel="uniform",
-                        unlearning_optimizer=optimizer,
-                        unlearning_rate=rate,
-                        n_replay=replay,
-                        n_steps=1,
-                    ),
-                )
-                bar.set_description(f"Figure 1: {setting.name}")
-                stops = args.checkpoints
-                for n, model, _ in serve(
-                    original, setting, stream, stops, ev.data, args.device, bar
-                ):
-                    rows.append(
-                        {"optimizer": optimizer, "unlearning_rate": rate, "n_replay": replay}
-                        | {"n_removed": n, **ev.accuracy(model, stream[:n])}
-                        | {"weight_change": ev.weight_change(model)}
-                    )
+    for optimizer, rate, replay in itertools.product(
+        FIGURE1_OPTIMIZERS, FIGURE1_RATES, FIGURE1_REPLAY
+    ):
+        params = dict(relabel="uniform", unlearning_optimizer=optimizer, unlearning_rate=rate)
+        setting = Setting(f"{optimizer} {rate:g} replay {replay}", params | dict(n_replay=replay))
+        bar.set_description(f"Figure 1: {setting.name}")
+        stops = args.checkpoints
+        for n, model, _ in serve(original, setting, stream, stops, ev.data, args.device, bar):
+            rows.append(
+                {"optimizer": optimizer, "unlearning_rate": rate, "n_replay": replay}
+                | {"n_removed": n, **ev.accuracy(model, stream[:n])}
+                | {"weight_change": ev.weight_change(model)}
+            )
     return rows
 
 
@@ -614,7 +617,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         fit_s = fit_timed(original, data.X_train, data.y_train, args.seed)
         bar.update(1)
         ev = Evaluator(data, original)
-        table, _ = run_table1(template, original, stream, ev, args, bar)
+        table = run_table1(template, original, stream, ev, args, bar)
         figure = run_figure1(original, stream, ev, args, bar) if args.checkpoints else []
 
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -656,9 +659,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "",
     ]
     if figure:
-        fig_columns = ("optimizer", "unlearning_rate", "n_replay", "n_removed")
-        fig_columns += ("test_acc", "unlearned_acc", "total_acc", "weight_change")
-        write_csv(out / "figure1.csv", stamp, fig_columns, figure)
+        write_csv(out / "figure1.csv", stamp, FIGURE1_COLUMNS, figure)
         date = next(line[2:] for line in stamp if line.startswith("- Date: "))
         one_line = (
             f"{command_line(__file__, argv)} | {date} | {data.label}, {args.epochs} "

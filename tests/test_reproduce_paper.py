@@ -87,6 +87,7 @@ def test_figure1_csv_png_and_report(digits_run: tuple[dict, Path]) -> None:
     bench = _load_bench("reproduce_paper")
     _, out = digits_run
     comments, rows = _read(out / "figure1.csv")
+    assert list(rows[0]) == list(bench.FIGURE1_COLUMNS)
     assert any(line.startswith("# Command: ") for line in comments)
     cells = {(r["optimizer"], float(r["unlearning_rate"]), int(r["n_replay"])) for r in rows}
     assert cells == {
@@ -130,3 +131,15 @@ def test_mnist_on_a_tiny_subset(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table1.csv", "table1.md"]
     assert "a 200-row subset of MNIST" in (tmp_path / "table1.md").read_text(encoding="utf-8")
     assert [r["n_removed"] for r in results["table1"]] == [0, 3] + [3] * 6
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/paper.md"])
+def test_the_published_table1_is_generated_from_the_committed_results(page: str) -> None:
+    bench = _load_bench("reproduce_paper")
+    root = Path(__file__).resolve().parents[1]
+    text = (root / page).read_text(encoding="utf-8")
+    start, end = "<!-- table1: generated from benchmarks/results/table1.csv -->", "<!-- /table1 -->"
+    assert text.count(start) == 1 and text.count(end) == 1
+    published = text.split(start)[1].split(end)[0].strip().splitlines()
+    expected = bench.side_by_side(bench.read_csv(root / "benchmarks/results/table1.csv"))
+    assert published == expected
