@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,27 @@ class RequestBatches:
         ]
         X_batch = np.concatenate([np.repeat(x[None, :], self.n_relabels, axis=0), self.X[replay]])
         return X_batch, np.concatenate([wrong, self.y[replay]])
+
+
+def paper_net(epochs: int, device: str, side: int = 28) -> Any:
+    """The paper's recipe: skorch ``MnistCNN``, cross-entropy, AdaDelta lr 1.0, batch 64."""
+    import torch
+    from skorch import NeuralNetClassifier
+
+    from sk_unlearn.nets import MnistCNN
+
+    return NeuralNetClassifier(
+        MnistCNN,
+        module__side=side,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adadelta,
+        lr=1.0,
+        max_epochs=epochs,
+        batch_size=64,
+        train_split=None,
+        device=device,
+        verbose=0,
+    )
 
 
 def ms_stats(seconds: list[float] | np.ndarray) -> dict[str, float]:

@@ -38,14 +38,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import REPO_ROOT, RequestBatches, ms_stats, provenance, verdict, write_report
-from skorch import NeuralNetClassifier
+from _common import (
+    REPO_ROOT,
+    RequestBatches,
+    ms_stats,
+    paper_net,
+    provenance,
+    verdict,
+    write_report,
+)
 from torch import nn
 
 from sk_unlearn import UnlearnableClassifier
 from sk_unlearn._skorch import _optimizer_factory
 from sk_unlearn.datasets import load_mnist
-from sk_unlearn.nets import MnistCNN
 
 DEFAULT_DATA = "../shared/data/mnist.npz"  # relative to the repository root
 RATIO_TARGET = 1.3
@@ -141,17 +147,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     X, y = data.X_train, data.y_train
     rows = np.random.RandomState(args.seed).choice(len(y), size=args.n_requests, replace=False)
 
-    net = NeuralNetClassifier(
-        MnistCNN,
-        criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adadelta,
-        lr=1.0,
-        max_epochs=args.epochs,
-        batch_size=64,
-        train_split=None,
-        device=args.device,
-        verbose=0,
-    )
+    net = paper_net(args.epochs, args.device)
     model = UnlearnableClassifier(
         net,
         relabel="uniform",  # pinned: the raw baseline (RequestBatches) builds uniform batches

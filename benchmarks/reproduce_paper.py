@@ -57,9 +57,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import REPO_ROOT, command_line, provenance, verdict, write_report
-from skorch import NeuralNetClassifier
-from torch import nn
+from _common import REPO_ROOT, command_line, paper_net, provenance, verdict, write_report
 from tqdm import tqdm
 
 from sk_unlearn import UnlearnableClassifier
@@ -70,7 +68,6 @@ from sk_unlearn.metrics import (
     loss_threshold_auc,
     per_example_loss,
 )
-from sk_unlearn.nets import MnistCNN
 
 SHARED_MNIST = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
 TABLE1_COLUMNS = (
@@ -249,18 +246,7 @@ def load_data(args: argparse.Namespace) -> Data:
 
 
 def make_model(data: Data, args: argparse.Namespace) -> UnlearnableClassifier:
-    net = NeuralNetClassifier(
-        MnistCNN,
-        module__side=data.side,
-        criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adadelta,
-        lr=1.0,
-        max_epochs=args.epochs,
-        batch_size=64,
-        train_split=None,
-        device=args.device,
-        verbose=0,
-    )
+    net = paper_net(args.epochs, args.device, side=data.side)
     return UnlearnableClassifier(net, random_state=args.seed)
 
 
