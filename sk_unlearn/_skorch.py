@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backends import EstimatorAdapter, register_adapter
+from ._adapter import STEP, EstimatorAdapter
 
 
 def _is_skorch_classifier(estimator: Any) -> bool:
@@ -30,14 +30,27 @@ def _is_skorch_classifier(estimator: Any) -> bool:
 
 
 def _torch_modules(net: Any) -> list[Any]:
-    """The net's module and criterion, where they are torch modules."""
+    """Every module and criterion the net registered, where they are torch modules.
+
+    skorch lists them by name in ``_modules`` and ``_criteria`` (``module``,
+    ``criterion`` and any a subclass adds in ``initialize_module``, such as
+    ``module2``); the fitted object is the name plus ``_``.
+    """
     import torch
 
-    return [
-        m
-        for m in (getattr(net, "module_", None), getattr(net, "criterion_", None))
-        if isinstance(m, torch.nn.Module)
+    names = [*getattr(net, "_modules", []), *getattr(net, "_criteria", [])] or [
+        "module",
+        "criterion",
     ]
+    found = (getattr(net, name + "_", None) for name in names)
+    return [m for m in found if isinstance(m, torch.nn.Module)]
+
+
+def _optimizers(net: Any) -> list[Any]:
+    """Every optimizer the net registered (skorch's ``_optimizers``: ``optimizer``, others)."""
+    names = getattr(net, "_optimizers", []) or ["optimizer"]
+    found = (getattr(net, name + "_", None) for name in names)
+    return [o for o in found if o is not None]
 
 
 def _optimizer_factory(spec: Any) -> Callable[..., Any]:
@@ -93,7 +106,12 @@ class SkorchAdapter(EstimatorAdapter):
       forgotten row stays in memory.
 
     ``"auto"``: see :meth:`auto_unlearning_rate`.
+
+    Rollback (:meth:`snapshot`) covers every module, criterion and optimizer
+    in skorch's registries of the net, not only ``module_``.
     """
+
+    name = "skorch"
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
@@ -210,28 +228,34 @@ class SkorchAdapter(EstimatorAdapter):
                 optimizer.zero_grad(set_to_none=True)
 
     # ----------------------------------------------------------- rollback
-    def snapshot(self) -> Any:
-        """The net object with copies of its weights (and optimizer state if a step uses it).
+    def snapshot(self, scope: str = STEP) -> Any:
+        """What the coming change may alter, for :meth:`restore`.
 
-        Much cheaper than a deep copy of the net, which would pickle it.
+        For a forget step: copies of the weights of every registered module
+        and criterion, and the state of every registered optimizer (a step
+        with the net's own optimizer moves its state) -- much cheaper than a
+        deep copy of the net, which would pickle it. For ``partial_fit``,
+        which also appends to ``history_`` and runs the callbacks: a deep copy
+        of the whole net.
         """
         net = self.estimator
+        if scope != STEP:
+            return ("net", copy.deepcopy(net))
         weights = [
             {k: v.detach().clone() for k, v in module.state_dict().items()}
-            for module in _torch_modules(self.estimator)
+            for module in _torch_modules(net)
         ]
-        # A separate unlearning optimizer never touches the training one's state.
-        uses_own = self.unlearning_optimizer is None
-        optimizer_state = copy.deepcopy(net.optimizer_.state_dict()) if uses_own else None
-        return net, weights, optimizer_state
+        optimizers = [copy.deepcopy(o.state_dict()) for o in _optimizers(net)]
+        return ("weights", weights, optimizers)
 
-    def restore(self, snapshot: Any) -> Any:
-        net, weights, optimizer_state = snapshot
+    def restore(self, snapshot: Any) -> None:
+        net = self.estimator
+        if snapshot[0] == "net":
+            net.__dict__.clear()
+            net.__dict__.update(snapshot[1].__dict__)
+            return
+        _, weights, optimizers = snapshot
         for module, state in zip(_torch_modules(net), weights):
             module.load_state_dict(state)
-        if optimizer_state is not None:
-            net.optimizer_.load_state_dict(optimizer_state)
-        return net
-
-
-register_adapter(SkorchAdapter)
+        for optimizer, state in zip(_optimizers(net), optimizers):
+            optimizer.load_state_dict(state)
