@@ -74,6 +74,52 @@ def _optimizer_factory(spec: Any) -> Callable[..., Any]:
     )
 
 
+def _optimizer_snapshot(optimizer: Any) -> dict[str, Any]:
+    """A torch optimizer's state (per parameter, in order) and its groups' settings."""
+    import torch
+
+    def saved(value: Any) -> Any:
+        return value.detach().clone() if torch.is_tensor(value) else copy.deepcopy(value)
+
+    state = optimizer.state.items()
+    return {
+        "state": [(id(p), {k: saved(v) for k, v in st.items()}) for p, st in state],
+        "groups": [
+            {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            for group in optimizer.param_groups
+        ],
+    }
+
+
+def _optimizer_restore(optimizer: Any, snapshot: dict[str, Any]) -> None:
+    """Put back what :func:`_optimizer_snapshot` saved, into the optimizer's own objects.
+
+    Unlike ``load_state_dict``, which builds new state tensors and groups,
+    existing tensors are written in place and dict order is kept, so the
+    restored optimizer is the same object graph as before, not an equal one.
+    """
+    import torch
+
+    params = {id(p): p for group in optimizer.param_groups for p in group["params"]}
+    current = dict(optimizer.state)
+    rebuilt = []
+    for pid, saved in snapshot["state"]:
+        state = current.get(params[pid], {})
+        for key in [k for k in state if k not in saved]:
+            del state[key]
+        for key, value in saved.items():
+            old = state.get(key)
+            if torch.is_tensor(old) and old.shape == value.shape and old.dtype == value.dtype:
+                old.copy_(value)
+            else:
+                state[key] = value
+        rebuilt.append((params[pid], state))
+    optimizer.state.clear()
+    optimizer.state.update(rebuilt)
+    for group, saved in zip(optimizer.param_groups, snapshot["groups"]):
+        group.update(saved)
+
+
 class SkorchAdapter(EstimatorAdapter):
     """``skorch.NeuralNetClassifier`` on the CPU or a GPU.
 
@@ -231,31 +277,41 @@ class SkorchAdapter(EstimatorAdapter):
     def snapshot(self, scope: str = STEP) -> Any:
         """What the coming change may alter, for :meth:`restore`.
 
-        For a forget step: copies of the weights of every registered module
-        and criterion, and the state of every registered optimizer (a step
-        with the net's own optimizer moves its state) -- much cheaper than a
-        deep copy of the net, which would pickle it. For ``partial_fit``,
-        which also appends to ``history_`` and runs the callbacks: a deep copy
-        of the whole net.
+        Always: copies of the weights of every registered module and
+        criterion, and the state of every registered optimizer (a step with
+        the net's own optimizer moves its state) -- much cheaper than a deep
+        copy of the net, which would pickle it. For ``partial_fit``, which
+        also appends to ``history_`` and runs the callbacks: in addition, a
+        deep copy of every other attribute of the net.
         """
         net = self.estimator
-        if scope != STEP:
-            return ("net", copy.deepcopy(net))
+        modules, optimizers = _torch_modules(net), _optimizers(net)
         weights = [
-            {k: v.detach().clone() for k, v in module.state_dict().items()}
-            for module in _torch_modules(net)
+            {k: v.detach().clone() for k, v in module.state_dict().items()} for module in modules
         ]
-        optimizers = [copy.deepcopy(o.state_dict()) for o in _optimizers(net)]
-        return ("weights", weights, optimizers)
+        optimizer_states = [_optimizer_snapshot(o) for o in optimizers]
+        others = None
+        if scope != STEP:
+            torch_parts = {id(part) for part in (*modules, *optimizers)}
+            others = {
+                name: copy.deepcopy(value)
+                for name, value in vars(net).items()
+                if id(value) not in torch_parts
+            }
+        return weights, optimizer_states, others
 
     def restore(self, snapshot: Any) -> None:
+        """Load the saved weights and optimizer states into the net's own tensors, in place."""
         net = self.estimator
-        if snapshot[0] == "net":
-            net.__dict__.clear()
-            net.__dict__.update(snapshot[1].__dict__)
-            return
-        _, weights, optimizers = snapshot
-        for module, state in zip(_torch_modules(net), weights):
+        weights, optimizer_states, others = snapshot
+        modules, optimizers = _torch_modules(net), _optimizers(net)
+        for module, state in zip(modules, weights):
             module.load_state_dict(state)
-        for optimizer, state in zip(_optimizers(net), optimizers):
-            optimizer.load_state_dict(state)
+        for optimizer, state in zip(optimizers, optimizer_states):
+            _optimizer_restore(optimizer, state)
+        if others is not None:
+            torch_parts = {id(part) for part in (*modules, *optimizers)}
+            for name in [n for n, v in vars(net).items() if id(v) not in torch_parts]:
+                if name not in others:
+                    del net.__dict__[name]  # added by the failed call
+            net.__dict__.update(others)

@@ -153,7 +153,8 @@ class RowStore:
         """
         digests = _digests(X)
         labels = [label_key(label) for label in y]
-        journal = Journal("add", [self._X, self._n, self._next_seq, []])
+        arrays = (self._X, self._y, self._class_slot, self._seq)
+        journal = Journal("add", [arrays, self._n, self._next_seq, []])
         try:
             wider = np.result_type(self._X.dtype, X.dtype)
             if wider != self._X.dtype:
@@ -181,7 +182,7 @@ class RowStore:
         return journal
 
     def _undo_add(self, entries: list[Any]) -> None:
-        X_before, n_before, next_seq_before, new_classes = entries
+        arrays, n_before, next_seq_before, new_classes = entries
         for position in range(self._n - 1, n_before - 1, -1):
             d = self._digest[position]
             hash_list = self._by_hash.get(d) if d is not None else None
@@ -191,11 +192,11 @@ class RowStore:
             if members and members[-1] == position:
                 members.pop()
             self._digest[position] = None
-        self._X[n_before:] = 0
-        if self._X.dtype != X_before.dtype:  # the add widened the store: narrow it back
-            narrow = np.zeros(self._X.shape, dtype=X_before.dtype)
-            narrow[:n_before] = X_before[:n_before]
-            self._X = narrow
+        if arrays[0] is self._X:
+            self._X[n_before:] = 0
+        # Arrays the add replaced (to grow or widen them) still hold the rows
+        # before it, untouched: put them back.
+        self._X, self._y, self._class_slot, self._seq = arrays
         for label in new_classes:
             del self._by_class[label]
         self._n, self._next_seq = n_before, next_seq_before
