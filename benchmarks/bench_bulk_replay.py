@@ -28,6 +28,7 @@ import numpy as np
 from _common import REPO_ROOT, provenance, verdict, write_report
 from sklearn.linear_model import SGDClassifier
 
+import sk_unlearn
 from sk_unlearn import UnlearnableClassifier
 
 TARGET = 1.5  # large/small at most this
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> list[str]:
             f"(relabel='soft', n_replay=32); fit took {fit_seconds:.1f} s",
             f"Calls: one forget call of {args.small:,} and one of {args.large:,} rows of class 0, "
             f"each on a fresh copy of the fitted model, alternating over {args.rounds} rounds",
+            f"Library timed: sk_unlearn imported from {Path(sk_unlearn.__file__).parent} "
+            "(the git revision above is the benchmark script's checkout)",
         ],
     )
     lines += [

@@ -82,17 +82,25 @@ def _estimator_has(attr: str):  # type: ignore[no-untyped-def]
 
 
 class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
-    """A classifier that can forget training rows by random relabeling.
+    """A classifier that can forget training rows.
 
-    Wraps a classifier that has ``partial_fit`` and adds :meth:`forget`. Each
-    deletion request ``(x, y)`` is served by ``n_steps`` ``partial_fit`` calls
-    (one by default), each on one mini-batch: ``n_relabels`` copies of ``x``
-    carrying classes that are not ``y`` (chosen as ``relabel`` says), plus
-    ``n_replay`` retained rows of class ``y`` (Li & Ghosh, "Random Relabeling
-    for Efficient Machine Unlearning"). The cost of a request does not depend
-    on the number of training rows. Every
-    ``retrain_after`` requests the model is retrained from scratch on the
-    retained rows, which serves all requests so far exactly.
+    Wraps a classifier and adds :meth:`forget`. How a deletion request
+    ``(x, y)`` is served is the ``method``:
+
+    - ``"relabel"`` (approximate; any classifier with ``partial_fit``):
+      ``n_steps`` optimizer steps (one by default), each on one mini-batch of
+      ``n_relabels`` copies of ``x`` carrying classes that are not ``y``
+      (chosen as ``relabel`` says), plus ``n_replay`` retained rows of class
+      ``y`` (Li & Ghosh, "Random Relabeling for Efficient Machine
+      Unlearning");
+    - ``"exact"`` (the naive Bayes family): the row's contribution is
+      subtracted from the model's sufficient statistics, which leaves the
+      model a fresh fit on the retained rows would give.
+
+    Either way the cost of a request does not depend on the number of
+    training rows. Every ``retrain_after`` requests the model is retrained
+    from scratch on the retained rows, which serves all requests so far
+    exactly.
 
     The training rows are kept (as a copy) so that requests can be
     recognised, rows replayed and the model retrained; a forgotten row is
@@ -102,11 +110,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : classifier with ``partial_fit``
+    estimator : classifier
         The classifier to make unlearnable: ``SGDClassifier``, ``Perceptron``,
-        ``PassiveAggressiveClassifier``, ``MLPClassifier`` (solver ``"sgd"``
-        or ``"adam"``) or any other classifier with ``partial_fit``. It is
-        cloned; the clone is trained as ``estimator_``.
+        ``MLPClassifier`` (solver ``"sgd"`` or ``"adam"``), ``MultinomialNB``,
+        ``ComplementNB``, ``BernoulliNB``, ``CategoricalNB``, ``GaussianNB``,
+        a skorch ``NeuralNetClassifier``, any other classifier with
+        ``partial_fit``, or one an adapter registered with
+        :func:`~sk_unlearn.register_adapter` drives. It is cloned; the clone
+        is trained as ``estimator_``. (``PassiveAggressiveClassifier`` works
+        while scikit-learn ships it; it is deprecated there in favour of
+        ``SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1",
+        eta0=1.0)``.)
+
+    method : {"auto", "relabel", "exact"}, default="auto"
+        How requests are served. ``"auto"`` is ``"exact"`` where the
+        estimator allows it (the naive Bayes family) and ``"relabel"``
+        otherwise. ``"exact"`` on another estimator is a ``ValueError``. The
+        relabeling parameters below apply to ``"relabel"`` only.
 
     n_relabels : int, default=None
         Relabeled copies of a forgotten row per request. ``None`` means
@@ -125,8 +145,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           over them (weights summing to ``n_relabels``, passed as
           ``sample_weight``; replayed rows weigh 1). Where the estimator's
           ``partial_fit`` takes no ``sample_weight``
-          (``PassiveAggressiveClassifier``), the copies' labels are drawn
-          from those probabilities instead.
+          (``PassiveAggressiveClassifier``, skorch), the copies' labels are
+          drawn from those probabilities instead.
 
         ``"boundary"`` and ``"soft"`` score the forgotten row with the model
         (``predict_proba``, else ``decision_function``): one predict call on
@@ -227,8 +247,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     deletion_log_ : list of DeletionRecord
         One record per served request: the row's SHA-256 digest (never the
-        row), its label, when and how it was served (a copy; the ledger
-        itself is append-only).
+        row), its label, when and how it was served (the method and whether
+        the removal was exact or approximate; a copy: the ledger itself is
+        append-only).
 
     retrain_log_ : list of RetrainRecord
         One record per retraining from scratch since ``fit``: automatic, by
@@ -261,6 +282,17 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     True
     >>> clf.deletion_log_[0].method
     'relabel'
+
+    A naive Bayes model forgets exactly: afterwards it is the model a fresh
+    fit on the retained rows gives.
+
+    >>> import numpy as np
+    >>> from sklearn.naive_bayes import MultinomialNB
+    >>> nb = UnlearnableClassifier(MultinomialNB()).fit(X, y).forget(X[:5], y[:5])
+    >>> nb.deletion_log_[0].guarantee
+    'exact'
+    >>> bool(np.allclose(nb.predict_proba(X), MultinomialNB().fit(X[5:], y[5:]).predict_proba(X)))
+    True
     """
 
     _parameter_constraints: dict = {
