@@ -97,19 +97,19 @@ class EstimatorAdapter(ABC):
     true) for exact removal. Everything else has a default that suits
     scikit-learn estimators:
 
-    =========================  =============================================
-    member                     default
-    =========================  =============================================
-    :meth:`fit`                ``estimator.fit(X, y)``
-    :meth:`partial_fit`        ``estimator.partial_fit(X, y, classes=...)``
-    :meth:`predict`            ``estimator.predict``
-    :meth:`predict_proba`      ``estimator.predict_proba``
-    :meth:`class_scores`       log ``predict_proba``, else ``decision_function``
-    :meth:`snapshot`           a deep copy of the estimator
-    :meth:`restore`            the copy's state put back into the estimator
-    :meth:`check_settings`     nothing to warn about
-    :meth:`auto_unlearning_rate`  None (the estimator's own rate)
-    =========================  =============================================
+    ================================  =============================================
+    member                            default
+    ================================  =============================================
+    :meth:`fit`                       ``estimator.fit(X, y)``
+    :meth:`partial_fit`               ``estimator.partial_fit(X, y, classes=...)``
+    :meth:`predict`                   ``estimator.predict``
+    :meth:`predict_proba`             ``estimator.predict_proba``
+    :meth:`class_scores`              log ``predict_proba``, else ``decision_function``
+    :meth:`snapshot`                  a deep copy of the estimator
+    :meth:`restore`                   the copy's state put back into the estimator
+    :meth:`check_settings`            nothing to warn about
+    :meth:`auto_unlearning_rate`      None (the estimator's own rate)
+    ================================  =============================================
 
     An adapter holds no state of its own beyond its arguments: it is built
     afresh whenever the meta-estimator needs one.

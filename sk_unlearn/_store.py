@@ -325,16 +325,7 @@ class RowStore:
         del hash_list[k]  # an emptied list stays until settle(), so undo keeps dict order
         self._remove_from_class(label, p)
         if p != last:
-            moved_digest, moved_label = self.digest(last), label_key(self._y[last])
-            self._X[p] = self._X[last]
-            self._y[p] = self._y[last]
-            self._seq[p] = self._seq[last]
-            self._digest[p] = moved_digest
-            moved_hashes = self._by_hash[moved_digest]
-            moved_hashes[moved_hashes.index(last)] = p
-            moved_slot = self._class_slot[last]
-            self._by_class[moved_label][moved_slot] = p
-            self._class_slot[p] = moved_slot
+            self._move(last, p)
         self._X[last] = 0
         self._digest[last] = None
         self._n = last
@@ -345,16 +336,7 @@ class RowStore:
         p, row, label_value, seq, d, label, k, slot = saved
         last = self._n
         if p != last:  # the row now at p came from last: move it back
-            moved_digest, moved_label = self.digest(p), label_key(self._y[p])
-            self._X[last] = self._X[p]
-            self._y[last] = self._y[p]
-            self._seq[last] = self._seq[p]
-            self._digest[last] = moved_digest
-            moved_hashes = self._by_hash[moved_digest]
-            moved_hashes[moved_hashes.index(p)] = last
-            moved_slot = self._class_slot[p]
-            self._by_class[moved_label][moved_slot] = last
-            self._class_slot[last] = moved_slot
+            self._move(p, last)
         self._X[p] = row
         self._y[p] = label_value
         self._seq[p] = seq
@@ -370,6 +352,19 @@ class RowStore:
             members.append(p)
         self._class_slot[p] = slot
         self._n = last + 1
+
+    def _move(self, source: int, target: int) -> None:
+        """Move the row in slot ``source`` to the free slot ``target``, with its index entries."""
+        digest, label = self.digest(source), label_key(self._y[source])
+        self._X[target] = self._X[source]
+        self._y[target] = self._y[source]
+        self._seq[target] = self._seq[source]
+        self._digest[target] = digest
+        hashes = self._by_hash[digest]
+        hashes[hashes.index(source)] = target
+        slot = self._class_slot[source]
+        self._by_class[label][slot] = target
+        self._class_slot[target] = slot
 
     def _remove_from_class(self, label: Hashable, p: int) -> None:
         members = self._by_class[label]
