@@ -90,7 +90,7 @@ def verdict(ok: bool) -> str:
 
 
 def git_revision() -> str:
-    """Short commit hash, flagged when the working tree has uncommitted changes."""
+    """Short commit hash, flagged when the code in the working tree has uncommitted changes."""
     try:
 
         def git(*args: str) -> str:
@@ -98,7 +98,11 @@ def git_revision() -> str:
                 ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
             ).stdout.strip()
 
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        # Reports under benchmarks/results are outputs, not code: a run that just
+        # rewrote one does not make the next run's code "uncommitted".
+        dirty = git(
+            "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"
+        )
         return git("rev-parse", "--short", "HEAD") + (" (uncommitted changes)" if dirty else "")
     except Exception:  # noqa: BLE001 - informational only
         return "unknown"

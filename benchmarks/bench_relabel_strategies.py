@@ -51,6 +51,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from sk_unlearn import UnlearnableClassifier
+from sk_unlearn._relabel import STRATEGIES as RELABEL_STRATEGIES
 from sk_unlearn.datasets import load_mnist
 from sk_unlearn.metrics import cosine_divergence
 
@@ -62,7 +63,7 @@ DEFAULT_DATA = "../shared/data/mnist.npz"  # relative to the repository root
 DEFAULT_OUT = "benchmarks/results/relabel_strategies.md"
 QUICK_OUT = "benchmarks/results/relabel_strategies_quick.md"
 
-STRATEGIES = ("uniform", "boundary", "soft")
+STRATEGIES = tuple(RELABEL_STRATEGIES)
 REPEAT_MARGIN = 5.0  # points of "repeated" above naive, at most
 ACCURACY_MARGIN = 1.0  # points of test accuracy below naive, at most
 

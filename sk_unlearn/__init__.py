@@ -5,7 +5,8 @@ with one optimizer step on a small relabeled mini-batch, in time independent
 of the training-set size.
 """
 
-from ._backends import EstimatorAdapter, register_adapter
+from ._adapter import EstimatorAdapter
+from ._backends import UnsupportedEstimatorError, register_adapter
 from ._certificate import Certificate, HeldOutReference
 from ._classifier import UnlearnableClassifier
 from ._ledger import DeletionRecord, LedgerReport, PendingRequest, RetrainRecord, read_ledger
@@ -38,6 +39,7 @@ __all__ = [
     "RetrainRecord",
     "EstimatorAdapter",
     "UnknownRowError",
+    "UnsupportedEstimatorError",
     "UnlearnableClassifier",
     "forget_through_pipeline",
     "read_ledger",

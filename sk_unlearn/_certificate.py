@@ -59,6 +59,13 @@ class Certificate:
         Largest of ``divergences``: the least-forgotten row.
     within_threshold : bool or None
         ``mean <= threshold``; ``None`` when no threshold was set.
+    guarantee : str
+        What the estimator's removals are, whatever the divergences say:
+        ``"exact"`` when every removal since the model was last trained from
+        scratch was served exactly (by sufficient statistics), so the model
+        is by construction the one retraining gives (divergences are then
+        floating-point rounding); ``"approximate"`` when at least one was
+        served by random relabeling.
     """
 
     divergences: np.ndarray
@@ -67,6 +74,7 @@ class Certificate:
     threshold: float | None
     model_version: int
     retrained: bool = False
+    guarantee: str = "approximate"
     n_rows: int = field(init=False)
     mean: float = field(init=False)
     max: float = field(init=False)
@@ -94,7 +102,8 @@ class Certificate:
             f"Certificate(reference={self.reference!r}, measure={self.measure!r}, "
             f"n_rows={self.n_rows}, mean={self.mean:.4g}, max={self.max:.4g}, "
             f"threshold={threshold}, within_threshold={self.within_threshold}, "
-            f"retrained={self.retrained}, model_version={self.model_version})"
+            f"retrained={self.retrained}, guarantee={self.guarantee!r}, "
+            f"model_version={self.model_version})"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +117,7 @@ class Certificate:
             "threshold": self.threshold,
             "within_threshold": self.within_threshold,
             "retrained": self.retrained,
+            "guarantee": self.guarantee,
             "model_version": self.model_version,
             "divergences": self.divergences.tolist(),
         }

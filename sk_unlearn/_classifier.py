@@ -1,13 +1,21 @@
-"""UnlearnableClassifier: a scikit-learn meta-estimator that can forget rows."""
+"""UnlearnableClassifier: a scikit-learn meta-estimator that can forget rows.
+
+This module holds the public methods with their docstrings and the thin
+orchestration that strings the library's parts together; each part does one
+job elsewhere: validation (``_validation``), the all-or-nothing transaction
+(``_transaction``), how a request is served (``_methods``), when to retrain
+(``_retraining``), certificates (``_certify``), the retained rows
+(``_store``), the ledger (``_ledger``), persistence (``_durability``,
+``_compat``) and the backends (``_backends``).
+"""
 
 from __future__ import annotations
 
-import math
+import copy
 import os
 import pickle
 import uuid
-import warnings
-from datetime import datetime, timezone
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 
@@ -24,35 +32,29 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import (
-    _certify,
-    _durability,
-    _skorch,  # noqa: F401  (registers the skorch adapter; imports no torch)
-)
-from ._backends import EstimatorAdapter, adapter_for
+from . import _certify, _durability, _validation, _warnings
+from ._adapter import STEP, TRAINING, EstimatorAdapter
+from ._backends import adapter_for
 from ._certificate import Certificate
-from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord
+from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
+from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord, utc_now
 from ._locking import LOCK_ATTR, locked
+from ._methods import APPROXIMATE, EXACT, METHODS, Call, UnlearningMethod, method_class
 from ._progress import announce, progress
-from ._relabel import (
-    SCORED_STRATEGIES,
-    STRATEGIES,
-    boundary_labels,
-    complementary_labels,
-    relabel_batch,
-    sampled_soft_labels,
-    soft_labels,
+from ._relabel import STRATEGIES
+from ._retraining import (
+    certificate_retrain_refusal,
+    missing_classes,
+    no_rows_message,
+    retrain_record,
+    retrain_threshold,
 )
 from ._store import RowStore, label_key
+from ._transaction import Transaction
+from .metrics import class_probabilities
 
-_DTYPES = [np.float64, np.float32]
 _LOCKED_STATE = "_state_pickled_under_lock"
 
 
@@ -80,17 +82,25 @@ def _estimator_has(attr: str):  # type: ignore[no-untyped-def]
 
 
 class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
-    """A classifier that can forget training rows by random relabeling.
+    """A classifier that can forget training rows.
 
-    Wraps a classifier that has ``partial_fit`` and adds :meth:`forget`. Each
-    deletion request ``(x, y)`` is served by ``n_steps`` ``partial_fit`` calls
-    (one by default), each on one mini-batch: ``n_relabels`` copies of ``x``
-    carrying classes that are not ``y`` (chosen as ``relabel`` says), plus
-    ``n_replay`` retained rows of class ``y`` (Li & Ghosh, "Random Relabeling
-    for Efficient Machine Unlearning"). The cost of a request does not depend
-    on the number of training rows. Every
-    ``retrain_after`` requests the model is retrained from scratch on the
-    retained rows, which serves all requests so far exactly.
+    Wraps a classifier and adds :meth:`forget`. How a deletion request
+    ``(x, y)`` is served is the ``method``:
+
+    - ``"relabel"`` (approximate; any classifier with ``partial_fit``):
+      ``n_steps`` optimizer steps (one by default), each on one mini-batch of
+      ``n_relabels`` copies of ``x`` carrying classes that are not ``y``
+      (chosen as ``relabel`` says), plus ``n_replay`` retained rows of class
+      ``y`` (Li & Ghosh, "Random Relabeling for Efficient Machine
+      Unlearning");
+    - ``"exact"`` (the naive Bayes family): the row's contribution is
+      subtracted from the model's sufficient statistics, which leaves the
+      model a fresh fit on the retained rows would give.
+
+    Either way the cost of a request does not depend on the number of
+    training rows. Every ``retrain_after`` requests the model is retrained
+    from scratch on the retained rows, which serves all requests so far
+    exactly.
 
     The training rows are kept (as a copy) so that requests can be
     recognised, rows replayed and the model retrained; a forgotten row is
@@ -100,11 +110,23 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : classifier with ``partial_fit``
+    estimator : classifier
         The classifier to make unlearnable: ``SGDClassifier``, ``Perceptron``,
-        ``PassiveAggressiveClassifier``, ``MLPClassifier`` (solver ``"sgd"``
-        or ``"adam"``) or any other classifier with ``partial_fit``. It is
-        cloned; the clone is trained as ``estimator_``.
+        ``MLPClassifier`` (solver ``"sgd"`` or ``"adam"``), ``MultinomialNB``,
+        ``ComplementNB``, ``BernoulliNB``, ``CategoricalNB``, ``GaussianNB``,
+        a skorch ``NeuralNetClassifier``, any other classifier with
+        ``partial_fit``, or one an adapter registered with
+        :func:`~sk_unlearn.register_adapter` drives. It is cloned; the clone
+        is trained as ``estimator_``. (``PassiveAggressiveClassifier`` works
+        while scikit-learn ships it; it is deprecated there in favour of
+        ``SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1",
+        eta0=1.0)``.)
+
+    method : {"auto", "relabel", "exact"}, default="auto"
+        How requests are served. ``"auto"`` is ``"exact"`` where the
+        estimator allows it (the naive Bayes family) and ``"relabel"``
+        otherwise. ``"exact"`` on another estimator is a ``ValueError``. The
+        relabeling parameters below apply to ``"relabel"`` only.
 
     n_relabels : int, default=None
         Relabeled copies of a forgotten row per request. ``None`` means
@@ -123,8 +145,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
           over them (weights summing to ``n_relabels``, passed as
           ``sample_weight``; replayed rows weigh 1). Where the estimator's
           ``partial_fit`` takes no ``sample_weight``
-          (``PassiveAggressiveClassifier``), the copies' labels are drawn
-          from those probabilities instead.
+          (``PassiveAggressiveClassifier``, skorch), the copies' labels are
+          drawn from those probabilities instead.
 
         ``"boundary"`` and ``"soft"`` score the forgotten row with the model
         (``predict_proba``, else ``decision_function``): one predict call on
@@ -225,8 +247,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     deletion_log_ : list of DeletionRecord
         One record per served request: the row's SHA-256 digest (never the
-        row), its label, when and how it was served (a copy; the ledger
-        itself is append-only).
+        row), its label, when and how it was served (the method and whether
+        the removal was exact or approximate; a copy: the ledger itself is
+        append-only).
 
     retrain_log_ : list of RetrainRecord
         One record per retraining from scratch since ``fit``: automatic, by
@@ -259,10 +282,22 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     True
     >>> clf.deletion_log_[0].method
     'relabel'
+
+    A naive Bayes model forgets exactly: afterwards it is the model a fresh
+    fit on the retained rows gives.
+
+    >>> import numpy as np
+    >>> from sklearn.naive_bayes import MultinomialNB
+    >>> nb = UnlearnableClassifier(MultinomialNB()).fit(X, y).forget(X[:5], y[:5])
+    >>> nb.deletion_log_[0].guarantee
+    'exact'
+    >>> bool(np.allclose(nb.predict_proba(X), MultinomialNB().fit(X[5:], y[5:]).predict_proba(X)))
+    True
     """
 
     _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "partial_fit", "predict"])],
+        "estimator": [HasMethods(["fit", "predict"])],
+        "method": [StrOptions({"auto", *METHODS})],
         "n_relabels": [Interval(Integral, 1, None, closed="left"), None],
         "unlearning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
         "relabel": [StrOptions(set(STRATEGIES))],
@@ -284,6 +319,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self,
         estimator: Any,
         *,
+        method: str = "auto",
         n_relabels: int | None = None,
         relabel: str = "soft",
         n_steps: int = 1,
@@ -297,6 +333,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ledger_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.estimator = estimator
+        self.method = method
         self.n_relabels = n_relabels
         self.relabel = relabel
         self.n_steps = n_steps
@@ -327,21 +364,25 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : UnlearnableClassifier
             The fitted estimator.
         """
-        X_arr, y_arr = validate_data(self, X, y, dtype=_DTYPES)
-        check_classification_targets(y_arr)
-        classes = unique_labels(y_arr)
-        self._n_relabels_for(classes)
-        estimator = clone(self.estimator)
-        adapter = self._adapter(estimator, classes)
-        self._check_relabel_applies(adapter)
-        adapter.check_settings()
-        adapter.check_unlearning_optimizer()
-        adapter.fit(X_arr, y_arr)
-
-        store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
-        store.add(X_arr, y_arr)
-        self._reset_state(estimator, classes, store, self._new_ledger(len(store)))
-        self._bump_version()
+        with self._transaction() as tx:
+            tx.stage("validate")
+            X_arr, y_arr = validate_data(self, X, y, dtype=_validation.DTYPES)
+            check_classification_targets(y_arr)
+            classes = unique_labels(y_arr)
+            estimator = clone(self.estimator)
+            adapter = self._adapter(estimator, classes)
+            self._method(adapter).check(adapter, classes)
+            adapter.check_settings()
+            tx.stage("apply")
+            adapter.fit(X_arr, y_arr)
+            store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
+            store.add(X_arr, y_arr)
+            ledger = Ledger(uuid.uuid4().hex)
+            tx.record_fit(ledger, len(store))
+            tx.stage("commit")
+            self._install(estimator, classes, store, ledger)
+            tx.stage("version")
+            self._bump_version()
         return self
 
     @available_if(_estimator_has("partial_fit"))
@@ -367,98 +408,38 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : UnlearnableClassifier
             The updated estimator.
         """
-        first_call = not hasattr(self, "estimator_")
-        X_arr, y_arr = validate_data(self, X, y, dtype=_DTYPES, reset=first_call)
-        check_classification_targets(y_arr)
-        if first_call:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
-            known = unique_labels(classes)
-            self._n_relabels_for(known)
-        else:
-            known = self.classes_
-            if classes is not None and not np.array_equal(known, unique_labels(classes)):
-                raise ValueError(
-                    f"classes={classes!r} is not the same as on the first call: {known!r}."
-                )
-        self._check_known_labels(y_arr, known)
-
-        estimator = clone(self.estimator) if first_call else self.estimator_
-        adapter = self._adapter(estimator, known)
-        if first_call:
-            self._check_relabel_applies(adapter)
-            adapter.check_settings()
-            adapter.check_unlearning_optimizer()
-        train_dtype = X_arr.dtype if first_call else self._train_dtype
-        adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
-        if first_call:  # the ledger's first line, then the model (a clone until here)
-            store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
-            self._reset_state(estimator, known, store, self._new_ledger(0))
-        self._store.add(X_arr, y_arr)
-        self._n_trained_rows += X_arr.shape[0]
-        self._bump_version()
+        first_call = not self.__sklearn_is_fitted__()
+        with self._transaction() as tx:
+            tx.stage("validate")
+            X_arr, y_arr = validate_data(self, X, y, dtype=_validation.DTYPES, reset=first_call)
+            check_classification_targets(y_arr)
+            known = _validation.partial_fit_classes(classes, None if first_call else self.classes_)
+            _validation.check_known_labels(y_arr, known)
+            estimator = clone(self.estimator) if first_call else self.estimator_
+            adapter = self._adapter(estimator, known)
+            if first_call:
+                self._method(adapter).check(adapter, known)
+                adapter.check_settings()
+            else:
+                tx.snapshot(adapter, TRAINING)
+            tx.stage("apply")
+            train_dtype = X_arr.dtype if first_call else self._train_dtype
+            adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
+            if first_call:
+                store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
+                ledger = Ledger(uuid.uuid4().hex)
+                tx.record_fit(ledger, 0)
+            else:
+                store, ledger = self._store, self._ledger
+            tx.record_learned(ledger, X_arr.shape[0])
+            tx.stage("commit")
+            if first_call:
+                self._install(estimator, known, store, ledger)
+            tx.commit_store(store, lambda: store.add(X_arr, y_arr))
+            self._n_trained_rows += X_arr.shape[0]
+            tx.stage("version")
+            self._bump_version()
         return self
-
-    def _new_ledger(self, n_rows: int) -> Ledger:
-        """A ledger for a new fit, its first line written (before the model changes)."""
-        ledger = Ledger(uuid.uuid4().hex)
-        ledger.start(self.ledger_path, n_rows)
-        return ledger
-
-    def _reset_state(
-        self, estimator: Any, classes: np.ndarray, store: RowStore, ledger: Any
-    ) -> None:
-        self.estimator_ = estimator
-        self.classes_ = classes
-        self._store = store
-        self._rng = _generator(self.random_state)
-        self.n_forgotten_ = 0
-        self.n_retrains_ = 0
-        self._ledger = ledger
-        self._n_since_retrain = 0
-        self._n_trained_rows = len(store)
-        # SGD cannot mix float32 and float64 batches: feed the estimator the dtype
-        # it was trained with, whatever dtype a later batch arrives in.
-        self._train_dtype = store.X.dtype
-
-    def _adapter(
-        self, estimator: Any = None, classes: np.ndarray | None = None
-    ) -> EstimatorAdapter:
-        """The adapter for ``estimator`` (default ``estimator_``) with this wrapper's settings."""
-        return adapter_for(
-            self.estimator_ if estimator is None else estimator,
-            self.classes_ if classes is None else classes,
-            self.unlearning_optimizer,
-        )
-
-    def _bump_version(self) -> None:
-        self.model_version_ = getattr(self, "model_version_", 0) + 1
-
-    def __sklearn_is_fitted__(self) -> bool:
-        # Fitted means trained, not merely validated: a failed first
-        # partial_fit may leave n_features_in_ behind.
-        return hasattr(self, "estimator_")
-
-    @property
-    @locked
-    def n_retained_(self) -> int:
-        """Number of training rows currently kept."""
-        check_is_fitted(self)
-        return len(self._store)
-
-    @property
-    @locked
-    def deletion_log_(self) -> list[DeletionRecord]:
-        """The served requests, oldest first (a copy of the ledger's records)."""
-        check_is_fitted(self)
-        return list(self._ledger.deletions)
-
-    @property
-    @locked
-    def retrain_log_(self) -> list[RetrainRecord]:
-        """The retrainings from scratch since ``fit``, oldest first (a copy)."""
-        check_is_fitted(self)
-        return list(self._ledger.retrains)
 
     # ----------------------------------------------------------- forgetting
     @locked
@@ -517,128 +498,27 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._validate_params()
-        X_arr: np.ndarray = validate_data(self, X, dtype=_DTYPES, reset=False)
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1:
-            y_arr = column_or_1d(y_arr, warn=True)  # sklearn's message and column warning
-        check_consistent_length(X_arr, y_arr)
-        self._check_known_labels(y_arr, self.classes_)
-        n_relabels = self._n_relabels_for(self.classes_)
-        adapter = self._adapter()
-        adapter.check_unlearning_optimizer()
-        self._check_relabel_applies(adapter)
-        positions = self._store.locate(X_arr, y_arr)
-
-        requests = [(self._store.digest(p).hex(), label_key(y)) for p, y in zip(positions, y_arr)]
-        self._ledger.begin(self.ledger_path, requests)  # phase one, before any change
-        snapshot = self._snapshot()
-        try:
-            records, retrains = [], []
-            served = progress(
-                range(len(positions)), verbose=self.verbose, total=len(positions), desc="forget"
-            )
-            for i in served:
-                records.append(self._serve(X_arr[i], y_arr[i], positions, i, n_relabels))
-                if records[-1].retrained:
-                    retrains.append(
-                        self._retrain_record(
-                            "retrain_after", records[-1].request + 1, self._n_trained_rows
-                        )
-                    )
-            self._ledger.commit(self.ledger_path, records, retrains)  # phase two
-        except BaseException:
-            self._restore(snapshot)
-            self._ledger.abort(self.ledger_path, len(requests))
-            raise
-        self._store.erase(positions)
-        self.n_forgotten_ += len(records)
-        self._bump_version()
+        with self._transaction() as tx:
+            tx.stage("validate")
+            X_arr: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
+            y_arr = _validation.labels_for(y, X_arr.shape[0], self.classes_)
+            adapter = self._adapter()
+            method = self._method(adapter)
+            method.check(adapter, self.classes_)
+            tx.stage("locate")
+            positions = self._store.locate(X_arr, y_arr)
+            digests = [self._store.digest(p).hex() for p in positions]
+            tx.begin(self._ledger, list(zip(digests, map(label_key, y_arr))))
+            tx.snapshot(adapter, STEP, rng=self._rng)
+            tx.stage("apply")
+            records, retrains = self._serve(method, adapter, X_arr, y_arr, positions)
+            tx.commit(self._ledger, records, retrains)
+            tx.commit_store(self._store, lambda: self._store.erase(positions))
+            tx.stage("version")
+            self.n_forgotten_ += len(records)
+            self._bump_version()
         return self
 
-    def _serve(
-        self, x: np.ndarray, label: Any, positions: list[int], i: int, n_relabels: int
-    ) -> DeletionRecord:
-        """Serve request ``i`` of the current call (its row is still stored)."""
-        adapter = self._adapter()
-        rate = (
-            adapter.auto_unlearning_rate()
-            if isinstance(self.unlearning_rate, str)
-            else self.unlearning_rate
-        )
-        x = x.astype(self._train_dtype)
-        for _ in range(self.n_steps):
-            wrong, weights = self._copy_labels(adapter, x, label, n_relabels)
-            replay = self._store.sample_class(label, self.n_replay, self._rng, exclude=positions)
-            X_batch, y_batch, sample_weight = relabel_batch(
-                x, wrong, self._store.X[replay], self._store.y[replay], weights
-            )
-            if sample_weight is None:
-                adapter.forget_step(X_batch, y_batch, rate)
-            else:
-                adapter.forget_step(X_batch, y_batch, rate, sample_weight=sample_weight)
-        self._n_since_retrain += 1
-        retrained = self._retrain_if_due(forgotten=positions[: i + 1])
-        return DeletionRecord(
-            request=self.n_forgotten_ + i,
-            row_hash=self._store.digest(positions[i]).hex(),
-            label=label_key(label),
-            timestamp=datetime.now(timezone.utc).isoformat(),
-            method="relabel",
-            n_relabels=n_relabels,
-            n_replay=len(replay),
-            unlearning_rate=rate,
-            relabel=self.relabel,
-            n_steps=self.n_steps,
-            retrained=retrained,
-        )
-
-    def _copy_labels(
-        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, n_relabels: int
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The copies' labels, and their sample weights (None: all 1), per ``relabel``."""
-        if self.relabel == "uniform":
-            return complementary_labels(label, self.classes_, n_relabels, self._rng), None
-        scores = adapter.class_scores(x[np.newaxis, :])[0]
-        if self.relabel == "boundary":
-            return boundary_labels(label, self.classes_, scores, n_relabels), None
-        if adapter.accepts_sample_weight:
-            return soft_labels(label, self.classes_, scores, n_relabels)
-        return sampled_soft_labels(label, self.classes_, scores, n_relabels, self._rng), None
-
-    # What serving requests may change before the call commits; the retained
-    # rows and the log are only touched after every request succeeded.
-    _ROLLBACK_ATTRS = ("_n_since_retrain", "n_retrains_", "_n_trained_rows", "_train_dtype")
-
-    def _snapshot(self) -> dict[str, Any]:
-        state = {name: getattr(self, name) for name in self._ROLLBACK_ATTRS}
-        adapter = self._adapter()
-        state["estimator_"] = (adapter, adapter.snapshot())
-        state["rng"] = self._rng.bit_generator.state
-        return state
-
-    def _restore(self, snapshot: dict[str, Any]) -> None:
-        self._rng.bit_generator.state = snapshot.pop("rng")
-        adapter, saved = snapshot.pop("estimator_")
-        self.estimator_ = adapter.restore(saved)
-        for name, value in snapshot.items():
-            setattr(self, name, value)
-
-    @staticmethod
-    def _retrain_record(
-        reason: str, after_request: int, n_retained: int, certificate: Certificate | None = None
-    ) -> RetrainRecord:
-        summary = None
-        if certificate is not None:
-            summary = {k: v for k, v in certificate.to_dict().items() if k != "divergences"}
-        return RetrainRecord(
-            after_request=after_request,
-            timestamp=datetime.now(timezone.utc).isoformat(),
-            reason=reason,
-            n_retained=n_retained,
-            certificate=summary,
-        )
-
-    # ----------------------------------------------------------- retraining
     @locked
     def retrain(self) -> UnlearnableClassifier:
         """Retrain a fresh clone of ``estimator`` on the retained rows.
@@ -671,64 +551,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         (1, 140)
         """
         check_is_fitted(self)
-        missing = self._classes_without_rows(forgotten=[])
-        if missing:
-            raise ValueError(
-                f"Cannot retrain: no retained rows of class(es) {missing}; "
-                "the retrained model would not know them."
-            )
-        fitted = self._fresh_fit()
-        record = self._retrain_record("manual", self.n_forgotten_, len(self._store))
-        self._ledger.add_retrain(self.ledger_path, record)  # before the model changes
-        self._retrain_on(np.ones(len(self._store), dtype=bool), fitted=fitted)
-        self._bump_version()
+        with self._transaction() as tx:
+            tx.stage("validate")
+            missing = missing_classes(self._store.class_counts(), self.classes_)
+            if missing:
+                raise ValueError(
+                    f"Cannot retrain: {no_rows_message(missing)}; "
+                    "the retrained model would not know them."
+                )
+            self._retrain_in(tx, retrain_record("manual", self.n_forgotten_, len(self._store)))
         return self
-
-    def _retrain_threshold(self) -> int | None:
-        if self.retrain_after is None:
-            return None
-        if isinstance(self.retrain_after, Integral):
-            return int(self.retrain_after)
-        return max(1, math.ceil(self.retrain_after * self._n_trained_rows))
-
-    def _retrain_if_due(self, forgotten: list[int]) -> bool:
-        threshold = self._retrain_threshold()
-        if threshold is None or self._n_since_retrain < threshold:
-            return False
-        missing = self._classes_without_rows(forgotten)
-        if missing:
-            warnings.warn(
-                f"Retraining postponed: no retained rows of class(es) {missing}.",
-                UserWarning,
-                stacklevel=4,
-            )
-            return False
-        keep = np.ones(len(self._store), dtype=bool)
-        keep[forgotten] = False
-        self._retrain_on(keep)
-        return True
-
-    def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
-        """A clone of ``estimator`` trained on the kept rows in learning order."""
-        estimator = clone(self.estimator)
-        X, y = self._store.in_learning_order(keep)
-        with announce(f"training from scratch on {len(y)} retained rows", verbose=self.verbose):
-            self._adapter(estimator).fit(X, y)
-        return estimator
-
-    def _retrain_on(self, keep: np.ndarray, fitted: Any = None) -> None:
-        """Install a fresh fit on the kept rows (``fitted``: one already made)."""
-        self.estimator_ = self._fresh_fit(keep) if fitted is None else fitted
-        self._train_dtype = self._store.X.dtype
-        self.n_retrains_ += 1
-        self._n_since_retrain = 0
-        self._n_trained_rows = int(keep.sum())
-
-    def _classes_without_rows(self, forgotten: list[int]) -> list[Any]:
-        counts = self._store.class_counts()
-        for position in forgotten:
-            counts[label_key(self._store.y[position])] -= 1
-        return [c for c in self.classes_.tolist() if counts.get(c, 0) <= 0]
 
     # --------------------------------------------------------- certifying
     @locked
@@ -807,22 +639,107 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._validate_params()
-        n_rows = self._validated_X(X).shape[0]
-        y_arr = None if y is None else self._validated_labels(y, n_rows)
-        return _certify.certify(self, X, y_arr, reference)
+        X_checked = self._validated_X(X)
+        y_arr = None if y is None else _validation.labels_for(y, len(X_checked), self.classes_)
+        kind = _certify.reference_kind(reference, y_arr)
+        if kind == _certify.MODEL:
+            _certify.check_reference_model(reference, self.classes_)
+        naive = self._naive_model() if kind == _certify.RETRAIN else None
+        if naive is not None:
+            ours = self._adapter().class_probabilities(X_checked)
+            values = _certify.divergences(ours, self._adapter(naive).class_probabilities(X_checked))
+        elif kind == _certify.MODEL:
+            values = _certify.divergences(
+                class_probabilities(self, X), class_probabilities(reference, X)
+            )
+        else:
+            values = reference.membership_advantage(self, X, y_arr)
+        certificate = _certify.certificate(
+            values,
+            kind,
+            threshold=self.max_divergence,
+            model_version=self.model_version_,
+            guarantee=self._guarantee(),
+        )
+        if certificate.within_threshold is False:
+            refusal = certificate_retrain_refusal(
+                self._n_since_retrain,
+                self._ledger.n_approximate_since(self._n_since_retrain),
+                missing_classes(self._store.class_counts(), self.classes_),
+            )
+            if refusal is not None:
+                _warnings.warn(refusal)
+            else:
+                certificate = replace(certificate, retrained=True)
+                self._retrain_for_certificate(certificate, naive)
+        return certificate
 
-    def _validated_labels(self, y: ArrayLike, n_rows: int) -> np.ndarray:
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1:
-            y_arr = column_or_1d(y_arr, warn=True)
-        check_consistent_length(np.empty(n_rows), y_arr)
-        self._check_known_labels(y_arr, self.classes_)
-        return y_arr
+    # ------------------------------------------------------------ reading
+    def __sklearn_is_fitted__(self) -> bool:
+        # Fitted means trained, not merely validated.
+        return hasattr(self, "estimator_")
 
-    def _retained_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of the retained rows and labels, in learning order (for metrics)."""
+    @property
+    @locked
+    def n_retained_(self) -> int:
+        """Number of training rows currently kept."""
         check_is_fitted(self)
-        return self._store.in_learning_order()
+        return len(self._store)
+
+    @property
+    @locked
+    def deletion_log_(self) -> list[DeletionRecord]:
+        """The served requests, oldest first (a copy of the ledger's records)."""
+        check_is_fitted(self)
+        return list(self._ledger.deletions)
+
+    @property
+    @locked
+    def retrain_log_(self) -> list[RetrainRecord]:
+        """The retrainings from scratch since ``fit``, oldest first (a copy)."""
+        check_is_fitted(self)
+        return list(self._ledger.retrains)
+
+    @locked
+    def sample_retained(
+        self, n_rows: int, *, random_state: int | np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of ``n_rows`` retained training rows drawn at random, with their labels.
+
+        For rehearsing a deletion on a copy of the model (the unlearning
+        scorer of :mod:`sk_unlearn.metrics` forgets such a sample); the rows
+        are personal data like the training set they come from.
+
+        Parameters
+        ----------
+        n_rows : int
+            How many distinct rows, at most ``n_retained_``.
+        random_state : int, Generator or None, default=None
+            Seed of the draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_rows, n_features)
+        y : ndarray of shape (n_rows,)
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import SGDClassifier
+        >>> from sk_unlearn import UnlearnableClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0)).fit(X, y)
+        >>> X_some, y_some = clf.sample_retained(5, random_state=0)
+        >>> clf.forget(X_some, y_some).n_retained_
+        145
+        """
+        check_is_fitted(self)
+        n = len(self._store)
+        if not isinstance(n_rows, Integral) or not 0 <= n_rows <= n:
+            raise ValueError(f"n_rows must be an int between 0 and {n}, got {n_rows!r}.")
+        X, y = self._store.in_learning_order()
+        rows = np.random.default_rng(random_state).choice(n, size=int(n_rows), replace=False)
+        return X[rows], y[rows]
 
     # ---------------------------------------------------------- durability
     @locked
@@ -882,7 +799,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         TypeError
             If the file holds something else.
         """
-        clf = _durability.load(path)
+        clf: UnlearnableClassifier = _durability.load(path, cls)
         if clf.ledger_path is not None and hasattr(clf, "_ledger"):
             if recover:
                 clf.recover()
@@ -910,7 +827,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             (a torn last line is ignored and reported).
         """
         check_is_fitted(self)
-        return _durability.verify(self)
+        return _durability.verify(self._ledger, self.ledger_path)
 
     @locked
     def recover(self) -> LedgerReport:
@@ -936,8 +853,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         report = self.verify_ledger()
         if not report.pending:
             return report
-        X_rows, labels = _durability.pending_rows(self, report)
-        self.forget(X_rows, labels)
+        positions = self._store.locate_pending(
+            [bytes.fromhex(p.row_hash) for p in report.pending],
+            [p.label for p in report.pending],
+            [p.request for p in report.pending],
+        )
+        index = np.asarray(positions, dtype=np.intp)
+        self.forget(self._store.X[index].copy(), self._store.y[index].copy())
         return self.verify_ledger()
 
     @locked
@@ -947,6 +869,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_reference_cache", None)
         state.pop(LOCK_ATTR, None)
+        state[FORMAT_KEY] = FORMAT_VERSION
         # pickle walks the returned state only after this method (and the lock)
         # has returned, while another thread's forget may be changing the model,
         # the rows and the ledger in place: serialise it here, under the lock.
@@ -955,52 +878,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def __setstate__(self, state: dict[str, Any]) -> None:
         if _LOCKED_STATE in state:
             state = pickle.loads(state[_LOCKED_STATE])
-        # Pickles from before the ledger kept the records as a plain list.
-        if "deletion_log_" in state:
-            ledger = Ledger(uuid.uuid4().hex)
-            ledger.deletions = list(state.pop("deletion_log_"))
-            state["_ledger"] = ledger
-        # Parameters added since: an older pickle gets their defaults.
-        state.setdefault("verbose", 0)
-        state.setdefault("ledger_path", None)
-        # Pickles from before the relabeling strategies served requests uniformly.
-        state.setdefault("relabel", "uniform")
-        state.setdefault("n_steps", 1)
-        super().__setstate__(state)
-
-    # ------------------------------------------------------------ validation
-    def _check_relabel_applies(self, adapter: EstimatorAdapter) -> None:
-        if self.relabel in SCORED_STRATEGIES and not adapter.has_class_scores():
-            raise ValueError(
-                f"relabel={self.relabel!r} needs the model's class scores, but "
-                f"{type(adapter.estimator).__name__} has neither predict_proba nor "
-                "decision_function; use relabel='uniform'."
-            )
-
-    def _n_relabels_for(self, classes: np.ndarray) -> int:
-        n_wrong = len(classes) - 1
-        if self.n_relabels is None:
-            return max(n_wrong, 1)
-        if self.n_relabels > n_wrong:
-            raise ValueError(
-                f"n_relabels={self.n_relabels} exceeds the {n_wrong} wrong labels "
-                f"available with {len(classes)} classes."
-            )
-        return int(self.n_relabels)
-
-    @staticmethod
-    def _check_known_labels(y: np.ndarray, classes: np.ndarray) -> None:
-        known = np.isin(y, classes)
-        if not known.all():
-            unknown = np.unique(y[~known])
-            raise ValueError(
-                f"Label(s) {unknown.tolist()} not among the classes {classes.tolist()}."
-            )
+        super().__setstate__(upgrade(state))
 
     # ------------------------------------------------------------ predicting
     def _validated_X(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
-        X_checked: np.ndarray = validate_data(self, X, dtype=_DTYPES, reset=False)
+        X_checked: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
         return X_checked
 
     @locked
@@ -1071,7 +954,170 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         inner = get_tags(self.estimator)
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
+        tags.input_tags.positive_only = inner.input_tags.positive_only
         tags.non_deterministic = inner.non_deterministic
         if inner.classifier_tags is not None:
             tags.classifier_tags.poor_score = inner.classifier_tags.poor_score
         return tags
+
+    # -------------------------------------------------- private orchestration
+    def _transaction(self) -> Transaction:
+        """A transaction over this estimator's whole state (see ``_transaction``)."""
+        return Transaction(self.__dict__, ledger_path=self.ledger_path)
+
+    def _adapter(
+        self, estimator: Any = None, classes: np.ndarray | None = None
+    ) -> EstimatorAdapter:
+        """The adapter for ``estimator`` (default ``estimator_``) with this wrapper's settings."""
+        return adapter_for(
+            self.estimator_ if estimator is None else estimator,
+            self.classes_ if classes is None else classes,
+            self.unlearning_optimizer,
+        )
+
+    def _method(self, adapter: EstimatorAdapter) -> UnlearningMethod:
+        """The unlearning method ``method`` names for this estimator, set up from the parameters."""
+        return method_class(self.method, adapter).configure(self.get_params(deep=False))
+
+    def _install(
+        self, estimator: Any, classes: np.ndarray, store: RowStore, ledger: Ledger
+    ) -> None:
+        """Make a freshly trained model, its rows and its ledger this estimator's state."""
+        self.estimator_ = estimator
+        self.classes_ = classes
+        self._store = store
+        self._ledger = ledger
+        self._rng = _generator(self.random_state)
+        self.n_forgotten_ = 0
+        self.n_retrains_ = 0
+        self._n_since_retrain = 0
+        self._n_trained_rows = len(store)
+        # SGD cannot mix float32 and float64 batches: feed the estimator the dtype
+        # it was trained with, whatever dtype a later batch arrives in.
+        self._train_dtype = store.X.dtype
+
+    def _bump_version(self) -> None:
+        self.model_version_ = getattr(self, "model_version_", 0) + 1
+
+    def _guarantee(self) -> str:
+        """``"exact"`` unless a removal since the last training from scratch was approximate."""
+        approximate = self._ledger.n_approximate_since(self._n_since_retrain)
+        return APPROXIMATE if approximate else EXACT
+
+    def _call(self, positions: list[int]) -> Call:
+        return Call(
+            classes=self.classes_,
+            sampler=self._store.replay_sampler(exclude=positions),
+            rng=self._rng,
+            dtype=self._train_dtype,
+        )
+
+    def _serve(
+        self,
+        method: UnlearningMethod,
+        adapter: EstimatorAdapter,
+        X: np.ndarray,
+        y: np.ndarray,
+        positions: list[int],
+    ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
+        """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
+        call = self._call(positions)
+        method.start(adapter, call)
+        records: list[DeletionRecord] = []
+        retrains: list[RetrainRecord] = []
+        n = len(positions)
+        for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
+            fields = method.serve(adapter, X[i], y[i])
+            self._n_since_retrain += 1
+            retrained = self._retrain_if_due(forgotten=positions[: i + 1])
+            if retrained:
+                request = self.n_forgotten_ + i + 1
+                retrains.append(retrain_record("retrain_after", request, self._n_trained_rows))
+                adapter = self._adapter()
+                method.start(adapter, replace(call, dtype=self._train_dtype))
+            records.append(
+                DeletionRecord(
+                    request=self.n_forgotten_ + i,
+                    row_hash=self._store.digest(positions[i]).hex(),
+                    label=label_key(y[i]),
+                    timestamp=utc_now(),
+                    method=method.name,
+                    guarantee=method.guarantee,
+                    retrained=retrained,
+                    **fields,
+                )
+            )
+        return records, retrains
+
+    def _retrain_if_due(self, forgotten: list[int]) -> bool:
+        """Retrain on the rows not yet ``forgotten`` once ``retrain_after`` is reached."""
+        threshold = retrain_threshold(self.retrain_after, self._n_trained_rows)
+        if threshold is None or self._n_since_retrain < threshold:
+            return False
+        removed = [label_key(self._store.y[p]) for p in forgotten]
+        missing = missing_classes(self._store.class_counts(), self.classes_, removed)
+        if missing:
+            _warnings.warn(f"Retraining postponed: {no_rows_message(missing)}.")
+            return False
+        keep = np.ones(len(self._store), dtype=bool)
+        keep[forgotten] = False
+        self._install_retrained(self._fresh_fit(keep), int(keep.sum()))
+        return True
+
+    def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
+        """A clone of ``estimator`` trained on the kept rows in learning order."""
+        estimator = clone(self.estimator)
+        X, y = self._store.in_learning_order(keep)
+        with announce(f"training from scratch on {len(y)} retained rows", verbose=self.verbose):
+            self._adapter(estimator).fit(X, y)
+        return estimator
+
+    def _install_retrained(self, estimator: Any, n_rows: int) -> None:
+        self.estimator_ = estimator
+        self._train_dtype = self._store.X.dtype
+        self.n_retrains_ += 1
+        self._n_since_retrain = 0
+        self._n_trained_rows = n_rows
+
+    def _retrain_in(self, tx: Transaction, record: RetrainRecord, fitted: Any = None) -> None:
+        """Retrain from scratch on every retained row, inside the transaction ``tx``."""
+        tx.stage("apply")
+        estimator = self._fresh_fit() if fitted is None else fitted
+        tx.record_retrain(self._ledger, record)
+        tx.stage("commit")
+        self._install_retrained(estimator, len(self._store))
+        tx.stage("version")
+        self._bump_version()
+
+    def _retrain_for_certificate(self, certificate: Certificate, naive: Any) -> None:
+        """Retrain after a certificate over ``max_divergence`` (``naive``: the model to install)."""
+        record = retrain_record(
+            "certificate", self.n_forgotten_, len(self._store), _certify.summary(certificate)
+        )
+        with self._transaction() as tx:
+            # The 'retrain' reference is exactly the model retrain() would fit.
+            fitted = None if naive is None else copy.deepcopy(naive)
+            self._retrain_in(tx, record, fitted)
+        if naive is not None:  # still the naive model of the new version
+            self._reference_cache = (self._reference_key(), naive)
+
+    def _reference_key(self) -> tuple[int, str]:
+        """What the cached naive model depends on: the model version and the recipe."""
+        # The parameters too: set_params(estimator__...) changes the recipe, not the model.
+        return self.model_version_, repr(self.estimator.get_params(deep=True))
+
+    def _naive_model(self) -> Any:
+        """The model ``retrain()`` would fit now, cached until the model or recipe changes."""
+        key = self._reference_key()
+        cached: tuple[Any, Any] | None = getattr(self, "_reference_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        missing = missing_classes(self._store.class_counts(), self.classes_)
+        if missing:
+            raise ValueError(
+                f"Cannot build the 'retrain' reference: {no_rows_message(missing)}. "
+                "Pass a fitted classifier or a HeldOutReference instead."
+            )
+        naive = self._fresh_fit()
+        self._reference_cache = (key, naive)
+        return naive

@@ -43,24 +43,33 @@ class DeletionRecord:
     timestamp : str
         When the request was served, ISO 8601 in UTC.
     method : str
-        ``"relabel"``: optimizer steps on relabeled mini-batches.
-    n_relabels : int
-        Number of relabeled copies in each mini-batch.
-    n_replay : int
-        Number of retained same-class rows replayed in each.
+        How it was served: ``"relabel"`` (optimizer steps on relabeled
+        mini-batches) or ``"exact"`` (the row's contribution subtracted from
+        the model's sufficient statistics).
+    n_relabels : int or None
+        Number of relabeled copies in each mini-batch (``"relabel"`` only).
+    n_replay : int or None
+        Number of retained same-class rows replayed in each (``"relabel"``
+        only).
     unlearning_rate : float or None
-        The rate the step ran at; ``None`` means the estimator's own rate.
+        The rate the step ran at; ``None`` means the estimator's own rate
+        (or no step: ``"exact"``).
     retrained : bool
         Whether the model was retrained from scratch on the retained rows
         after this request and before the next one, by ``retrain_after`` or
         by a certificate over ``max_divergence``; that serves it (and all
         earlier ones) exactly. Every retraining, ``retrain()`` included, is
         also a :class:`RetrainRecord` in ``retrain_log_``.
-    relabel : str
+    relabel : str or None
         How the copies were labeled: ``"uniform"``, ``"boundary"`` or
-        ``"soft"`` (see ``UnlearnableClassifier``).
-    n_steps : int
-        Number of optimizer steps taken for the request.
+        ``"soft"`` (see ``UnlearnableClassifier``; ``"relabel"`` only).
+    n_steps : int or None
+        Number of optimizer steps taken for the request (``"relabel"`` only).
+    guarantee : str
+        What the removal was when it was served: ``"exact"`` (the model is
+        then the one a fresh fit without the row gives) or ``"approximate"``
+        (random relabeling). An approximate removal becomes exact at the next
+        retraining from scratch (``retrained``, ``retrain_log_``).
     """
 
     request: int
@@ -68,12 +77,14 @@ class DeletionRecord:
     label: Any
     timestamp: str
     method: str
-    n_relabels: int
-    n_replay: int
+    n_relabels: int | None
+    n_replay: int | None
     unlearning_rate: float | None
     retrained: bool
-    relabel: str
-    n_steps: int
+    relabel: str | None
+    n_steps: int | None
+    # A default, so records unpickled from 0.1 (which lack it) read "approximate".
+    guarantee: str = "approximate"
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (JSON-serialisable for simple labels)."""
@@ -189,7 +200,8 @@ class LedgerReport:
         return not self.pending and not self.mismatched
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The current time, ISO 8601 in UTC: every timestamp the ledger writes."""
     return datetime.now(timezone.utc).isoformat()
 
 
@@ -245,11 +257,15 @@ def read_ledger(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The events of a ledger file (see ``UnlearnableClassifier(ledger_path=...)``).
 
     One dict per line, oldest first: ``"fit"`` (a new fit, with the number of
-    rows), ``"started"``, ``"completed"`` (the full :class:`DeletionRecord`)
-    and ``"aborted"`` for requests, ``"retrain"`` (a :class:`RetrainRecord`)
-    and ``"resumed"`` (a saved model began writing again, at ``n_served``
-    requests). Every event names its model's fit (``"fit"``) and its time.
-    A torn last line (a crash while writing) is left out.
+    rows), ``"learned"`` (rows added by ``partial_fit``), ``"started"``,
+    ``"completed"`` (the full :class:`DeletionRecord`) and ``"aborted"`` for
+    requests, ``"retrain"`` (a :class:`RetrainRecord`) and ``"resumed"`` (a
+    saved model began writing again, at ``n_served`` requests). An
+    ``"aborted"`` line with ``"of"`` instead of ``"request"`` says that a
+    ``"fit"``, ``"learned"`` or ``"retrain"`` line written by a call that then
+    failed does not describe the model. Every event names its model's fit
+    (``"fit"``) and its time. A torn last line (a crash while writing) is left
+    out.
 
     Parameters
     ----------
@@ -316,13 +332,28 @@ class Ledger:
         self._synced_path = target
 
     def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        return {"event": kind, "fit": self.fit_id, "time": _now(), **fields}
+        return {"event": kind, "fit": self.fit_id, "time": utc_now(), **fields}
 
     def start(self, path: Any, n_rows: int) -> None:
         """Record a fresh fit (the first line of this ledger's segment)."""
         if path is not None:
             append_events(path, [self._event("fit", n_rows=n_rows)])
             self._synced_path = os.fspath(path)
+
+    def learned(self, path: Any, n_rows: int) -> None:
+        """Record that ``partial_fit`` added ``n_rows`` rows to the model."""
+        self._write(path, [self._event("learned", n_rows=n_rows)])
+
+    def void(self, path: Any, kind: str) -> None:
+        """Say that the last ``kind`` line (``"fit"``, ``"learned"``) was rolled back.
+
+        Best effort: a failed write is ignored, as the caller is already
+        failing.
+        """
+        try:
+            self._write(path, [self._event("aborted", of=kind)])
+        except OSError:
+            pass
 
     def begin(self, path: Any, requests: list[tuple[str, Any]]) -> None:
         """Phase one: record ``(row_hash, label)`` requests as started."""
@@ -346,6 +377,33 @@ class Ledger:
         except OSError:
             pass  # the request is then reported as started, never as served
 
+    def mark(self) -> tuple[int, int, DeletionRecord | None]:
+        """Where the in-memory records stand now, for :meth:`revoke`."""
+        latest = self.deletions[-1] if self.deletions else None
+        return len(self.deletions), len(self.retrains), latest
+
+    def revoke(self, path: Any, mark: tuple[int, int, DeletionRecord | None]) -> None:
+        """Undo what :meth:`commit` and :meth:`add_retrain` did since ``mark``.
+
+        The in-memory records go back to ``mark``; each retraining line
+        written since gets an ``"aborted"`` line (best effort). Requests'
+        lines are aborted by :meth:`abort`.
+        """
+        n_deletions, n_retrains, latest = mark
+        revoked = self.retrains[n_retrains:]
+        del self.deletions[n_deletions:]
+        del self.retrains[n_retrains:]
+        if latest is not None:
+            self.deletions[-1] = latest
+        if revoked:
+            events = [
+                self._event("aborted", of="retrain", after_request=r.after_request) for r in revoked
+            ]
+            try:
+                self._write(path, events)
+            except OSError:
+                pass
+
     def commit(
         self, path: Any, records: list[DeletionRecord], retrains: list[RetrainRecord]
     ) -> None:
@@ -365,6 +423,12 @@ class Ledger:
         self.retrains.append(record)
         if record.reason == "certificate":
             mark_latest_retrained(self.deletions)
+
+    def n_approximate_since(self, n_since_retrain: int) -> int:
+        """How many of the latest ``n_since_retrain`` served requests were approximate."""
+        if n_since_retrain <= 0:
+            return 0
+        return sum(r.guarantee == "approximate" for r in self.deletions[-n_since_retrain:])
 
     # -------------------------------------------------------------- reading
     def verify(self, path: Any) -> LedgerReport:
@@ -394,7 +458,7 @@ class Ledger:
                     "label": event["label"],
                     "status": "started",
                 }
-            elif kind in ("completed", "aborted") and event["request"] in current:
+            elif kind in ("completed", "aborted") and event.get("request") in current:
                 current[event["request"]]["status"] = kind
                 if kind == "completed":
                     _settle(carried, event["row_hash"], event["label"])

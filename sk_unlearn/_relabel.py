@@ -31,15 +31,11 @@ and never return the true label.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-#: The relabeling strategies ``UnlearnableClassifier(relabel=...)`` accepts.
-STRATEGIES = ("uniform", "boundary", "soft")
-
-#: Strategies that need the model's scores for the forgotten row.
-SCORED_STRATEGIES = ("boundary", "soft")
 
 
 def _wrong(label: Any, classes: np.ndarray, n_relabels: int) -> np.ndarray:
@@ -298,3 +294,78 @@ def relabel_batch(
         return X_batch, y_batch, None
     sample_weight = np.concatenate([copy_weights, np.ones(len(replay_X))])
     return X_batch, y_batch, sample_weight
+
+
+#: What a strategy returns: the copies' labels, and their weights (None: all 1).
+CopyLabels = tuple[np.ndarray, np.ndarray | None]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One relabeling strategy: how the copies of a forgotten row are labeled.
+
+    Attributes
+    ----------
+    name : str
+        What ``UnlearnableClassifier(relabel=...)`` calls it.
+    needs_scores : bool
+        Whether it reads the model's scores for the row (then the estimator
+        needs ``predict_proba`` or ``decision_function``).
+    choose : callable
+        ``choose(label, classes, n_relabels, scores, rng, weighted)`` returns
+        the copies' labels and weights (None: every copy weighs 1).
+        ``scores`` is None for strategies that do not need them; ``weighted``
+        says whether the estimator's step takes ``sample_weight``.
+    """
+
+    name: str
+    needs_scores: bool
+    choose: Callable[..., CopyLabels]
+
+
+def _choose_uniform(
+    label: Any,
+    classes: np.ndarray,
+    n_relabels: int,
+    scores: np.ndarray | None,
+    rng: np.random.Generator,
+    weighted: bool,
+) -> CopyLabels:
+    return complementary_labels(label, classes, n_relabels, rng), None
+
+
+def _choose_boundary(
+    label: Any,
+    classes: np.ndarray,
+    n_relabels: int,
+    scores: np.ndarray | None,
+    rng: np.random.Generator,
+    weighted: bool,
+) -> CopyLabels:
+    assert scores is not None
+    return boundary_labels(label, classes, scores, n_relabels), None
+
+
+def _choose_soft(
+    label: Any,
+    classes: np.ndarray,
+    n_relabels: int,
+    scores: np.ndarray | None,
+    rng: np.random.Generator,
+    weighted: bool,
+) -> CopyLabels:
+    assert scores is not None
+    if weighted:
+        return soft_labels(label, classes, scores, n_relabels)
+    return sampled_soft_labels(label, classes, scores, n_relabels, rng), None
+
+
+#: The relabeling strategies, by name: the one place they are listed.
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s
+    for s in (
+        Strategy("uniform", needs_scores=False, choose=_choose_uniform),
+        Strategy("boundary", needs_scores=True, choose=_choose_boundary),
+        Strategy("soft", needs_scores=True, choose=_choose_soft),
+    )
+}

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backends import EstimatorAdapter, register_adapter
+from ._adapter import STEP, EstimatorAdapter
 
 
 def _is_skorch_classifier(estimator: Any) -> bool:
@@ -30,14 +30,27 @@ def _is_skorch_classifier(estimator: Any) -> bool:
 
 
 def _torch_modules(net: Any) -> list[Any]:
-    """The net's module and criterion, where they are torch modules."""
+    """Every module and criterion the net registered, where they are torch modules.
+
+    skorch lists them by name in ``_modules`` and ``_criteria`` (``module``,
+    ``criterion`` and any a subclass adds in ``initialize_module``, such as
+    ``module2``); the fitted object is the name plus ``_``.
+    """
     import torch
 
-    return [
-        m
-        for m in (getattr(net, "module_", None), getattr(net, "criterion_", None))
-        if isinstance(m, torch.nn.Module)
+    names = [*getattr(net, "_modules", []), *getattr(net, "_criteria", [])] or [
+        "module",
+        "criterion",
     ]
+    found = (getattr(net, name + "_", None) for name in names)
+    return [m for m in found if isinstance(m, torch.nn.Module)]
+
+
+def _optimizers(net: Any) -> list[Any]:
+    """Every optimizer the net registered (skorch's ``_optimizers``: ``optimizer``, others)."""
+    names = getattr(net, "_optimizers", []) or ["optimizer"]
+    found = (getattr(net, name + "_", None) for name in names)
+    return [o for o in found if o is not None]
 
 
 def _optimizer_factory(spec: Any) -> Callable[..., Any]:
@@ -59,6 +72,52 @@ def _optimizer_factory(spec: Any) -> Callable[..., Any]:
         "optimizer), a name such as 'sgd', 'adam' or 'adadelta', or an optimizer class or "
         "factory called as factory(params, lr=rate)."
     )
+
+
+def _optimizer_snapshot(optimizer: Any) -> dict[str, Any]:
+    """A torch optimizer's state (per parameter, in order) and its groups' settings."""
+    import torch
+
+    def saved(value: Any) -> Any:
+        return value.detach().clone() if torch.is_tensor(value) else copy.deepcopy(value)
+
+    state = optimizer.state.items()
+    return {
+        "state": [(id(p), {k: saved(v) for k, v in st.items()}) for p, st in state],
+        "groups": [
+            {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            for group in optimizer.param_groups
+        ],
+    }
+
+
+def _optimizer_restore(optimizer: Any, snapshot: dict[str, Any]) -> None:
+    """Put back what :func:`_optimizer_snapshot` saved, into the optimizer's own objects.
+
+    Unlike ``load_state_dict``, which builds new state tensors and groups,
+    existing tensors are written in place and dict order is kept, so the
+    restored optimizer is the same object graph as before, not an equal one.
+    """
+    import torch
+
+    params = {id(p): p for group in optimizer.param_groups for p in group["params"]}
+    current = dict(optimizer.state)
+    rebuilt = []
+    for pid, saved in snapshot["state"]:
+        state = current.get(params[pid], {})
+        for key in [k for k in state if k not in saved]:
+            del state[key]
+        for key, value in saved.items():
+            old = state.get(key)
+            if torch.is_tensor(old) and old.shape == value.shape and old.dtype == value.dtype:
+                old.copy_(value)
+            else:
+                state[key] = value
+        rebuilt.append((params[pid], state))
+    optimizer.state.clear()
+    optimizer.state.update(rebuilt)
+    for group, saved in zip(optimizer.param_groups, snapshot["groups"]):
+        group.update(saved)
 
 
 class SkorchAdapter(EstimatorAdapter):
@@ -93,7 +152,12 @@ class SkorchAdapter(EstimatorAdapter):
       forgotten row stays in memory.
 
     ``"auto"``: see :meth:`auto_unlearning_rate`.
+
+    Rollback (:meth:`snapshot`) covers every module, criterion and optimizer
+    in skorch's registries of the net, not only ``module_``.
     """
+
+    name = "skorch"
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
@@ -210,28 +274,44 @@ class SkorchAdapter(EstimatorAdapter):
                 optimizer.zero_grad(set_to_none=True)
 
     # ----------------------------------------------------------- rollback
-    def snapshot(self) -> Any:
-        """The net object with copies of its weights (and optimizer state if a step uses it).
+    def snapshot(self, scope: str = STEP) -> Any:
+        """What the coming change may alter, for :meth:`restore`.
 
-        Much cheaper than a deep copy of the net, which would pickle it.
+        Always: copies of the weights of every registered module and
+        criterion, and the state of every registered optimizer (a step with
+        the net's own optimizer moves its state) -- much cheaper than a deep
+        copy of the net, which would pickle it. For ``partial_fit``, which
+        also appends to ``history_`` and runs the callbacks: in addition, a
+        deep copy of every other attribute of the net.
         """
         net = self.estimator
+        modules, optimizers = _torch_modules(net), _optimizers(net)
         weights = [
-            {k: v.detach().clone() for k, v in module.state_dict().items()}
-            for module in _torch_modules(self.estimator)
+            {k: v.detach().clone() for k, v in module.state_dict().items()} for module in modules
         ]
-        # A separate unlearning optimizer never touches the training one's state.
-        uses_own = self.unlearning_optimizer is None
-        optimizer_state = copy.deepcopy(net.optimizer_.state_dict()) if uses_own else None
-        return net, weights, optimizer_state
+        optimizer_states = [_optimizer_snapshot(o) for o in optimizers]
+        others = None
+        if scope != STEP:
+            torch_parts = {id(part) for part in (*modules, *optimizers)}
+            others = {
+                name: copy.deepcopy(value)
+                for name, value in vars(net).items()
+                if id(value) not in torch_parts
+            }
+        return weights, optimizer_states, others
 
-    def restore(self, snapshot: Any) -> Any:
-        net, weights, optimizer_state = snapshot
-        for module, state in zip(_torch_modules(net), weights):
+    def restore(self, snapshot: Any) -> None:
+        """Load the saved weights and optimizer states into the net's own tensors, in place."""
+        net = self.estimator
+        weights, optimizer_states, others = snapshot
+        modules, optimizers = _torch_modules(net), _optimizers(net)
+        for module, state in zip(modules, weights):
             module.load_state_dict(state)
-        if optimizer_state is not None:
-            net.optimizer_.load_state_dict(optimizer_state)
-        return net
-
-
-register_adapter(SkorchAdapter)
+        for optimizer, state in zip(optimizers, optimizer_states):
+            _optimizer_restore(optimizer, state)
+        if others is not None:
+            torch_parts = {id(part) for part in (*modules, *optimizers)}
+            for name in [n for n, v in vars(net).items() if id(v) not in torch_parts]:
+                if name not in others:
+                    del net.__dict__[name]  # added by the failed call
+            net.__dict__.update(others)

@@ -9,7 +9,9 @@ its slot, so no copy of it survives in the arrays this object holds or pickles.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,14 @@ def _digests(X: np.ndarray) -> list[bytes]:
 def label_key(value: Any) -> Hashable:
     """A label as a plain Python value, usable as a dict key."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass
+class Journal:
+    """What one ``RowStore.add`` or ``RowStore.erase`` changed, for ``RowStore.undo``."""
+
+    kind: str
+    entries: list[Any]
 
 
 class UnknownRowError(ValueError):
@@ -132,30 +142,64 @@ class RowStore:
         self._X, self._y, self._class_slot, self._seq = X, y, slot, seq
         self._digest.extend([None] * (new_capacity - len(self._digest)))
 
-    def add(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Append rows ``X`` with labels ``y``.
+    def add(self, X: np.ndarray, y: np.ndarray) -> Journal:
+        """Append rows ``X`` with labels ``y``; return the journal that :meth:`undo` takes.
 
         Rows of a wider dtype than those kept so far (float64 after float32)
         widen the store, so every row is kept with the values it was given.
+        Hashing and allocation happen before the store changes; if anything
+        fails once it has (an interrupt), the rows added so far are taken out
+        again before the exception propagates.
         """
-        wider = np.result_type(self._X.dtype, X.dtype)
-        if wider != self._X.dtype:
-            self._X = self._X.astype(wider)
-        start, n_new = self._n, X.shape[0]
         digests = _digests(X)
-        self._reserve(start + n_new)
-        self._X[start : start + n_new] = X
-        self._y[start : start + n_new] = y
-        self._seq[start : start + n_new] = np.arange(self._next_seq, self._next_seq + n_new)
-        self._next_seq += n_new
-        for offset, (d, label) in enumerate(zip(digests, map(label_key, y))):
-            position = start + offset
-            self._digest[position] = d
-            self._by_hash.setdefault(d, []).append(position)
-            members = self._by_class.setdefault(label, [])
-            self._class_slot[position] = len(members)
-            members.append(position)
-        self._n += n_new
+        labels = [label_key(label) for label in y]
+        arrays = (self._X, self._y, self._class_slot, self._seq)
+        journal = Journal("add", [arrays, self._n, self._next_seq, []])
+        try:
+            wider = np.result_type(self._X.dtype, X.dtype)
+            if wider != self._X.dtype:
+                self._X = self._X.astype(wider)
+            start, n_new = self._n, X.shape[0]
+            self._reserve(start + n_new)
+            self._X[start : start + n_new] = X
+            self._y[start : start + n_new] = y
+            self._seq[start : start + n_new] = np.arange(self._next_seq, self._next_seq + n_new)
+            self._next_seq += n_new
+            for offset, (d, label) in enumerate(zip(digests, labels)):
+                position = start + offset
+                self._n = position + 1  # first, so that undo sees every row it touched
+                self._digest[position] = d
+                self._by_hash.setdefault(d, []).append(position)
+                if label not in self._by_class:
+                    journal.entries[3].append(label)  # a class this add introduced
+                    self._by_class[label] = []
+                members = self._by_class[label]
+                self._class_slot[position] = len(members)
+                members.append(position)
+        except BaseException:
+            self.undo(journal)
+            raise
+        return journal
+
+    def _undo_add(self, entries: list[Any]) -> None:
+        arrays, n_before, next_seq_before, new_classes = entries
+        for position in range(self._n - 1, n_before - 1, -1):
+            d = self._digest[position]
+            hash_list = self._by_hash.get(d) if d is not None else None
+            if hash_list and hash_list[-1] == position:
+                hash_list.pop()  # an emptied list stays: see settle()
+            members = self._by_class.get(label_key(self._y[position]))
+            if members and members[-1] == position:
+                members.pop()
+            self._digest[position] = None
+        if arrays[0] is self._X:
+            self._X[n_before:] = 0
+        # Arrays the add replaced (to grow or widen them) still hold the rows
+        # before it, untouched: put them back.
+        self._X, self._y, self._class_slot, self._seq = arrays
+        for label in new_classes:
+            del self._by_class[label]
+        self._n, self._next_seq = n_before, next_seq_before
 
     # ----------------------------------------------------------------- lookup
     def locate(self, X: np.ndarray, y: Sequence[Hashable] | np.ndarray) -> list[int]:
@@ -169,18 +213,51 @@ class RowStore:
         UnknownRowError
             Naming the first request that matches no unclaimed retained row.
         """
-        claimed: set[int] = set()
-        positions: list[int] = []
-        for i, (row, label) in enumerate(zip(X, y)):
+
+        def matching(i: int) -> list[int]:
+            row = X[i]
             candidates = self._by_hash.get(row_digest(row), [])
             # Compare values too: a digest match alone could be a collision.
-            matching = [
-                p for p in candidates if np.array_equal(self._X[p], row.astype(self._X.dtype))
-            ]
-            free = [p for p in matching if p not in claimed]
-            same_label = [p for p in free if self._y[p] == label]
+            return [p for p in candidates if np.array_equal(self._X[p], row.astype(self._X.dtype))]
+
+        return self._claim(matching, y, self._explain_miss)
+
+    def locate_pending(
+        self, digests: Sequence[bytes], y: Sequence[Hashable], requests: Sequence[int]
+    ) -> list[int]:
+        """Positions of retained rows with each content digest and label, as a ledger names them.
+
+        ``requests`` are the ledger's request numbers, for the error message.
+
+        Raises
+        ------
+        UnknownRowError
+            Naming the first request that matches no unclaimed retained row.
+        """
+
+        def explain(i: int, label: Hashable, matching: list[int], free: list[int]) -> str:
+            return (
+                f"Pending request {requests[i]} (label {label_key(label)!r}) names no retained "
+                "row; this model cannot serve it. Nothing was changed."
+            )
+
+        return self._claim(lambda i: list(self._by_hash.get(digests[i], [])), y, explain)
+
+    def _claim(
+        self,
+        matching: Callable[[int], list[int]],
+        y: Sequence[Hashable] | np.ndarray,
+        explain: Callable[[int, Hashable, list[int], list[int]], str],
+    ) -> list[int]:
+        """One unclaimed position with the right label for each request, in order."""
+        claimed: set[int] = set()
+        positions: list[int] = []
+        for i, label in enumerate(y):
+            found = matching(i)
+            free = [p for p in found if p not in claimed]
+            same_label = [p for p in free if label_key(self._y[p]) == label_key(label)]
             if not same_label:
-                raise UnknownRowError(self._explain_miss(i, label, matching, free))
+                raise UnknownRowError(explain(i, label, found, free))
             claimed.add(same_label[0])
             positions.append(same_label[0])
         return positions
@@ -197,6 +274,15 @@ class RowStore:
         return prefix + reason + "; nothing was forgotten."
 
     # --------------------------------------------------------------- sampling
+    def replay_sampler(self, exclude: Iterable[int] = ()) -> ReplaySampler:
+        """A sampler of retained rows per class that never returns ``exclude``.
+
+        Build it once per ``forget`` call (with the call's own positions): the
+        exclusion is indexed once, so drawing for a request costs O(n) however
+        many rows the call or the class holds.
+        """
+        return ReplaySampler(self, exclude)
+
     def sample_class(
         self,
         label: Hashable,
@@ -204,55 +290,81 @@ class RowStore:
         rng: np.random.Generator,
         exclude: Iterable[int] = (),
     ) -> np.ndarray:
-        """Positions of up to ``n`` distinct retained rows of class ``label``.
+        """Positions of up to ``n`` distinct retained rows of ``label``, none in ``exclude``."""
+        return self.replay_sampler(exclude).sample(label, n, rng)
 
-        Positions in ``exclude`` are never returned. Expected cost is O(n)
-        when the class is much larger than ``n`` and ``exclude``.
-        """
-        members = self._by_class.get(label_key(label), [])
-        excluded = set(exclude)
-        if n <= 0 or not members:
-            return np.empty(0, dtype=np.intp)
-        if 4 * (n + len(excluded)) >= len(members):
-            pool = np.array([p for p in members if p not in excluded], dtype=np.intp)
-            if pool.size <= n:
-                return pool
-            return pool[rng.choice(pool.size, size=n, replace=False)]
-        chosen: dict[int, None] = {}
-        while len(chosen) < n:
-            for draw in rng.integers(0, len(members), size=n - len(chosen)):
-                position = members[draw]
-                if position not in excluded:
-                    chosen[position] = None
-        return np.fromiter(chosen, dtype=np.intp, count=len(chosen))[:n]
+    def class_members(self, label: Hashable) -> Sequence[int]:
+        """Positions of the retained rows of class ``label`` (a read-only view; do not keep)."""
+        return self._by_class.get(label_key(label), ())
 
     # ---------------------------------------------------------------- erasing
-    def erase(self, positions: Iterable[int]) -> None:
-        """Delete the rows at ``positions``; their values are overwritten."""
-        for position in sorted(set(positions), reverse=True):
-            self._erase_one(position)
+    def erase(self, positions: Iterable[int]) -> Journal:
+        """Delete the rows at ``positions``; their values are overwritten.
 
-    def _erase_one(self, p: int) -> None:
+        Returns the journal that :meth:`undo` takes to put them back. It holds
+        the erased rows in memory until it is dropped; it is never pickled. If
+        the erasure fails part-way (an interrupt), the rows erased so far are
+        put back before the exception propagates.
+        """
+        journal = Journal("erase", [])
+        try:
+            for position in sorted(set(positions), reverse=True):
+                journal.entries.append(self._erase_one(position))
+        except BaseException:
+            self.undo(journal)
+            raise
+        return journal
+
+    def _erase_one(self, p: int) -> tuple[Any, ...]:
         last = self._n - 1
         d, label = self.digest(p), label_key(self._y[p])
-        self._by_hash[d].remove(p)
-        if not self._by_hash[d]:
-            del self._by_hash[d]
+        hash_list = self._by_hash[d]
+        k = hash_list.index(p)
+        slot = int(self._class_slot[p])
+        saved = (p, self._X[p].copy(), self._y[p], self._seq[p], d, label, k, slot)
+        del hash_list[k]  # an emptied list stays until settle(), so undo keeps dict order
         self._remove_from_class(label, p)
         if p != last:
-            moved_digest, moved_label = self.digest(last), label_key(self._y[last])
-            self._X[p] = self._X[last]
-            self._y[p] = self._y[last]
-            self._seq[p] = self._seq[last]
-            self._digest[p] = moved_digest
-            hash_list = self._by_hash[moved_digest]
-            hash_list[hash_list.index(last)] = p
-            slot = self._class_slot[last]
-            self._by_class[moved_label][slot] = p
-            self._class_slot[p] = slot
+            self._move(last, p)
         self._X[last] = 0
         self._digest[last] = None
         self._n = last
+        return saved
+
+    def _unerase_one(self, saved: tuple[Any, ...]) -> None:
+        """Exactly undo one :meth:`_erase_one`, the last one done."""
+        p, row, label_value, seq, d, label, k, slot = saved
+        last = self._n
+        if p != last:  # the row now at p came from last: move it back
+            self._move(p, last)
+        self._X[p] = row
+        self._y[p] = label_value
+        self._seq[p] = seq
+        self._digest[p] = d
+        self._by_hash.setdefault(d, []).insert(k, p)
+        members = self._by_class[label]
+        if slot < len(members):  # the class's tail had moved into p's slot
+            tail = members[slot]
+            members.append(tail)
+            self._class_slot[tail] = len(members) - 1
+            members[slot] = p
+        else:
+            members.append(p)
+        self._class_slot[p] = slot
+        self._n = last + 1
+
+    def _move(self, source: int, target: int) -> None:
+        """Move the row in slot ``source`` to the free slot ``target``, with its index entries."""
+        digest, label = self.digest(source), label_key(self._y[source])
+        self._X[target] = self._X[source]
+        self._y[target] = self._y[source]
+        self._seq[target] = self._seq[source]
+        self._digest[target] = digest
+        hashes = self._by_hash[digest]
+        hashes[hashes.index(source)] = target
+        slot = self._class_slot[source]
+        self._by_class[label][slot] = target
+        self._class_slot[target] = slot
 
     def _remove_from_class(self, label: Hashable, p: int) -> None:
         members = self._by_class[label]
@@ -262,10 +374,38 @@ class RowStore:
             members[slot] = tail
             self._class_slot[tail] = slot
 
+    # ------------------------------------------------------------------- undo
+    def undo(self, journal: Journal) -> None:
+        """Put the store back as it was before the :meth:`add` or :meth:`erase` of ``journal``.
+
+        Only the latest change may be undone (undo changes newest first).
+        """
+        if journal.kind == "add":
+            self._undo_add(journal.entries)
+        else:
+            for saved in reversed(journal.entries):
+                self._unerase_one(saved)
+        journal.entries = []
+
+    def settle(self, journal: Journal) -> None:
+        """Make the change of ``journal`` final: it can no longer be undone.
+
+        Drops the journal's copies of erased rows and the digest entries the
+        change left empty (kept until now so that an undo restores the index
+        exactly, order included).
+        """
+        if journal.kind == "erase":
+            for saved in journal.entries:
+                digest = saved[4]
+                if not self._by_hash.get(digest, True):
+                    del self._by_hash[digest]
+        journal.entries = []
+
     # ---------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         # Keep only live rows: spare capacity is zeros, but need not travel.
         state = self.__dict__.copy()
+        state["_by_hash"] = {d: p for d, p in self._by_hash.items() if p}
         n = self._n
         state["_X"] = self._X[:n].copy()
         state["_y"] = self._y[:n].copy()
@@ -273,3 +413,56 @@ class RowStore:
         state["_seq"] = self._seq[:n].copy()
         state["_digest"] = self._digest[:n]
         return state
+
+
+class ReplaySampler:
+    """Draws retained rows of a class for replay, never any of the excluded positions.
+
+    Made by :meth:`RowStore.replay_sampler` once per ``forget`` call, while
+    the store does not change. Where the class is much larger than the draw
+    plus its excluded rows, positions are drawn at random and rejected if
+    excluded: expected O(n) per draw. Otherwise the class's non-excluded
+    positions are listed once per call and sampled from.
+
+    Parameters
+    ----------
+    store : RowStore
+        The store to draw from; it must not change while the sampler is used.
+    exclude : iterable of int
+        Positions never to return.
+    """
+
+    def __init__(self, store: RowStore, exclude: Iterable[int] = ()) -> None:
+        self._store = store
+        self._excluded = set(exclude)
+        self._excluded_per_class = Counter(label_key(store.y[p]) for p in self._excluded)
+        self._pools: dict[Hashable, np.ndarray] = {}
+
+    def sample(self, label: Hashable, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Positions of up to ``n`` distinct retained rows of class ``label``."""
+        key = label_key(label)
+        members = self._store.class_members(key)
+        if n <= 0 or not members:
+            return np.empty(0, dtype=np.intp)
+        if 4 * (n + self._excluded_per_class[key]) >= len(members):
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = np.array([p for p in members if p not in self._excluded], dtype=np.intp)
+                self._pools[key] = pool
+            if pool.size <= n:
+                return pool.copy()
+            return pool[rng.choice(pool.size, size=n, replace=False)]
+        chosen: dict[int, None] = {}
+        while len(chosen) < n:
+            for draw in rng.integers(0, len(members), size=n - len(chosen)):
+                position = members[draw]
+                if position not in self._excluded:
+                    chosen[position] = None
+        return np.fromiter(chosen, dtype=np.intp, count=len(chosen))[:n]
+
+    def draw(
+        self, label: Hashable, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of up to ``n`` distinct retained rows of class ``label``, and their labels."""
+        positions = self.sample(label, n, rng)
+        return self._store.X[positions], self._store.y[positions]

@@ -28,6 +28,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from . import _scores, _validation
+
 _ROW_SUM_TOLERANCE = 1e-4
 
 __all__ = [
@@ -41,13 +43,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------- probabilities
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    out: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
-    return out
-
-
 def class_probabilities(classifier: Any, X: ArrayLike) -> np.ndarray:
     """Class probabilities of a fitted classifier, columns ordered as ``classes_``.
 
@@ -84,17 +79,7 @@ def class_probabilities(classifier: Any, X: ArrayLike) -> np.ndarray:
     >>> P.shape, bool(np.allclose(P.sum(axis=1), 1.0))
     ((4, 2), True)
     """
-    if hasattr(classifier, "predict_proba"):
-        return np.asarray(classifier.predict_proba(X), dtype=np.float64)
-    if hasattr(classifier, "decision_function"):
-        scores = np.asarray(classifier.decision_function(X), dtype=np.float64)
-        if scores.ndim == 1:  # binary: the score of the second class against the first
-            scores = np.column_stack([np.zeros_like(scores), scores])
-        return _softmax(scores)
-    raise TypeError(
-        f"{type(classifier).__name__} has neither predict_proba nor decision_function; "
-        "cannot compare its predicted distributions."
-    )
+    return _scores.probabilities(classifier, X)
 
 
 def _check_probability_rows(name: str, P: ArrayLike) -> np.ndarray:
@@ -198,12 +183,7 @@ def per_example_loss(classifier: Any, X: ArrayLike, y: ArrayLike) -> np.ndarray:
     if y_arr.ndim != 1:
         raise ValueError(f"y must be 1-d, got shape {y_arr.shape}.")
     classes = np.asarray(classifier.classes_)
-    known = np.isin(y_arr, classes)
-    if not known.all():
-        raise ValueError(
-            f"Label(s) {np.unique(y_arr[~known]).tolist()} not among the classes "
-            f"{classes.tolist()}."
-        )
+    _validation.check_known_labels(y_arr, classes)
     proba = class_probabilities(classifier, X)
     if proba.shape[0] != y_arr.shape[0]:
         raise ValueError(f"X has {proba.shape[0]} rows but y has {y_arr.shape[0]}.")
@@ -339,24 +319,19 @@ class _UnlearningScorer:
 
     def details(self, estimator: Any, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
         """The score with its parts: accuracy, attack AUC, forgetting quality."""
-        from ._classifier import UnlearnableClassifier
-
-        if not isinstance(estimator, UnlearnableClassifier):
+        if not all(hasattr(estimator, name) for name in ("forget", "sample_retained")):
             raise TypeError(
-                "The unlearning scorer needs a fitted UnlearnableClassifier, got "
-                f"{type(estimator).__name__}."
+                "The unlearning scorer needs a fitted UnlearnableClassifier (an estimator "
+                f"with forget and sample_retained), got {type(estimator).__name__}."
             )
-        X_retained, y_retained = estimator._retained_rows()
-        n_forget = max(1, math.ceil(self.forget_fraction * len(y_retained)))
-        if n_forget >= len(y_retained):
+        n_retained = estimator.n_retained_
+        n_forget = max(1, math.ceil(self.forget_fraction * n_retained))
+        if n_forget >= n_retained:
             raise ValueError(
                 f"forget_fraction={self.forget_fraction} would forget all "
-                f"{len(y_retained)} retained rows."
+                f"{n_retained} retained rows."
             )
-        rows = np.random.default_rng(self.random_state).choice(
-            len(y_retained), size=n_forget, replace=False
-        )
-        X_forget, y_forget = X_retained[rows], y_retained[rows]
+        X_forget, y_forget = estimator.sample_retained(n_forget, random_state=self.random_state)
         unlearned = copy.deepcopy(estimator)  # the fitted candidate stays as it was
         unlearned.set_params(ledger_path=None)  # a trial: not a request to record
         unlearned.forget(X_forget, y_forget)

@@ -150,3 +150,28 @@ def test_bench_relabel_strategies_smoke(tmp_path: Path, capsys: pytest.CaptureFi
             assert 0 <= r[metric] <= 100
     csv_lines = out.with_suffix(".csv").read_text(encoding="utf-8").splitlines()
     assert len(csv_lines) == 1 + len(results)
+
+
+def test_bench_exact_nb_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("bench_exact_nb")
+    out = tmp_path / "exact_nb.md"
+    argv = ["--small", "300", "--large", "3000", "--requests", "5", "--rounds", "2"]
+    bench.main([*argv, "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    assert "| small | 300 |" in text and "| large | 3,000 |" in text
+    assert re.search(r"Ratio large/small, median of rounds: \S+x .*: (PASS|FAIL)", text)
+    # Exactness does not depend on timing: the removal leaves a fresh fit's model.
+    assert "after each round: 0.0e+00, 0.0e+00" in text
+
+
+def test_bench_bulk_replay_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("bench_bulk_replay")
+    out = tmp_path / "bulk_replay.md"
+    argv = ["--class-rows", "2000", "--other-rows", "200", "--small", "20", "--large", "200"]
+    bench.main([*argv, "--rounds", "2", "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    assert "| small | 20 |" in text and "| large | 200 |" in text
+    assert re.search(r"Ratio large/small per request, median of rounds: \S+x .*: (PASS|FAIL)", text)
+    assert "Library timed: sk_unlearn imported from" in text

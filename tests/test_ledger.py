@@ -160,7 +160,9 @@ def test_failure_at_each_stage_changes_nothing_but_an_aborted_line(
     assert state_bytes(fitted) == before_state
     new = events(path)[len(before_lines.splitlines()) :]
     if stage == "started":
-        assert new == []  # nothing was written, nothing was served
+        # The failed write may have reached the file in part: the requests are
+        # aborted all the same, and none was ever started or served.
+        assert [e["event"] for e in new] == ["aborted"] * 3
     else:
         kinds = [e["event"] for e in new]
         assert kinds == ["started"] * 3 + ["aborted"] * 3

@@ -343,10 +343,11 @@ def test_a_pickle_from_before_the_strategies_keeps_uniform_relabeling(digits):
     import pickle
 
     from sk_unlearn._classifier import _LOCKED_STATE
+    from sk_unlearn._compat import FORMAT_KEY
 
     clf = _fitted(SGDClassifier(loss="log_loss", random_state=0), digits)
     state = pickle.loads(clf.__getstate__()[_LOCKED_STATE])
-    del state["relabel"], state["n_steps"]
+    del state["relabel"], state["n_steps"], state[FORMAT_KEY]  # as 0.1 wrote it
     old = UnlearnableClassifier.__new__(UnlearnableClassifier)
     old.__setstate__(state)
     assert (old.relabel, old.n_steps) == ("uniform", 1)

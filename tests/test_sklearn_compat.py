@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron, SGDClassifier
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.naive_bayes import GaussianNB, MultinomialNB
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -39,6 +40,9 @@ def _expected_failed_checks(estimator):
             n_replay=2,
             random_state=0,
         ),
+        # Exact removal by sufficient statistics (method="auto" picks it).
+        UnlearnableClassifier(MultinomialNB(), random_state=0),
+        UnlearnableClassifier(GaussianNB(), random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

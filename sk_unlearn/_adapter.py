@@ -1,0 +1,290 @@
+"""The contract between :class:`~sk_unlearn.UnlearnableClassifier` and one estimator family.
+
+The meta-estimator talks to the estimator it wraps only through an
+:class:`EstimatorAdapter`: train from scratch, learn new rows, predict, score
+the classes of a row, save and restore what a change may touch, and one or
+both of the unlearning primitives the methods use:
+
+* :meth:`EstimatorAdapter.forget_step`: one optimizer step on a mini-batch
+  at a given unlearning rate (random relabeling);
+* :meth:`EstimatorAdapter.remove_rows`: subtract rows' contribution from the
+  model exactly (sufficient statistics), where :attr:`removes_rows_exactly`.
+
+Adding a backend means one subclass, registered with
+:func:`~sk_unlearn.register_adapter`; the meta-estimator never asks what kind
+of estimator it holds.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _scores
+
+_MISSING = object()
+
+#: ``snapshot`` scopes: what the coming change may touch.
+STEP = "step"  # an unlearning step or an exact removal
+TRAINING = "training"  # partial_fit: everything training may change
+
+
+@contextmanager
+def preserved(obj: Any, names: tuple[str, ...]) -> Iterator[None]:
+    """Undo any change a block makes to the named attributes of ``obj``.
+
+    Used for training bookkeeping (iteration counters, loss curves) that an
+    unlearning step must not advance. Attributes that did not exist before
+    are deleted again afterwards.
+    """
+    saved = {name: copy.copy(getattr(obj, name, _MISSING)) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is _MISSING:
+                if hasattr(obj, name):
+                    delattr(obj, name)
+            else:
+                setattr(obj, name, value)
+
+
+@contextmanager
+def temporarily(obj: Any, **values: Any) -> Iterator[None]:
+    """Set attributes on ``obj`` for the duration of a block, then restore them."""
+    with preserved(obj, tuple(values)):
+        for name, value in values.items():
+            setattr(obj, name, value)
+        yield
+
+
+def takes_sample_weight(method: Any) -> bool:
+    """Whether ``method`` (e.g. ``estimator.partial_fit``) has a ``sample_weight`` parameter."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    return "sample_weight" in parameters
+
+
+def in_order(scores: np.ndarray, own: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The columns of ``scores`` (in the order ``own``) reordered to ``wanted``."""
+    own = np.asarray(own)
+    if own.shape == wanted.shape and np.array_equal(own, wanted):
+        return scores
+    position = {label: i for i, label in enumerate(own.tolist())}
+    missing = [label for label in wanted.tolist() if label not in position]
+    if missing or scores.shape[1] != own.size:
+        raise ValueError(
+            f"The estimator's classes {own.tolist()} do not cover the classes {wanted.tolist()}."
+        )
+    return scores[:, [position[label] for label in wanted.tolist()]]
+
+
+class EstimatorAdapter(ABC):
+    """What the meta-estimator needs from one family of estimators.
+
+    A subclass names itself (:attr:`name`, unique among registered adapters),
+    says which estimators it drives (:meth:`supports`) and implements at
+    least one unlearning primitive: :meth:`forget_step` for random
+    relabeling, or :meth:`remove_rows` (with :attr:`removes_rows_exactly`
+    true) for exact removal. Everything else has a default that suits
+    scikit-learn estimators:
+
+    ================================  =============================================
+    member                            default
+    ================================  =============================================
+    :meth:`fit`                       ``estimator.fit(X, y)``
+    :meth:`partial_fit`               ``estimator.partial_fit(X, y, classes=...)``
+    :meth:`predict`                   ``estimator.predict``
+    :meth:`predict_proba`             ``estimator.predict_proba``
+    :meth:`class_scores`              log ``predict_proba``, else ``decision_function``
+    :meth:`snapshot`                  a deep copy of the estimator
+    :meth:`restore`                   the copy's state put back into the estimator
+    :meth:`check_settings`            nothing to warn about
+    :meth:`auto_unlearning_rate`      None (the estimator's own rate)
+    ================================  =============================================
+
+    An adapter holds no state of its own beyond its arguments: it is built
+    afresh whenever the meta-estimator needs one.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The (possibly fitted) estimator to act on.
+    classes : ndarray of shape (n_classes,), default=None
+        The meta-estimator's ``classes_`` (sorted), for backends that need to
+        map labels to indices.
+    unlearning_optimizer : None, str or callable, default=None
+        The meta-estimator's ``unlearning_optimizer``; only backends with a
+        choice of optimizer accept anything but None (see
+        :meth:`check_unlearning_optimizer`).
+    """
+
+    #: Unique name of the adapter in the registry.
+    name: ClassVar[str] = ""
+
+    #: Whether :meth:`forget_step` honours ``sample_weight``. False (the
+    #: default, also right for adapters written before the argument existed)
+    #: makes ``relabel="soft"`` draw its copies' labels instead of weighting them.
+    accepts_sample_weight: bool = False
+
+    #: Whether :meth:`remove_rows` makes the model exactly one that never
+    #: learned the rows (then ``method="auto"`` serves requests with it).
+    removes_rows_exactly: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        estimator: Any,
+        classes: np.ndarray | None = None,
+        unlearning_optimizer: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.classes = classes
+        self.unlearning_optimizer = unlearning_optimizer
+
+    @classmethod
+    @abstractmethod
+    def supports(cls, estimator: Any) -> bool:
+        """Whether this adapter can drive ``estimator``."""
+
+    # ------------------------------------------------------------ settings
+    def check_settings(self) -> None:  # noqa: B027 (optional hook, nothing to warn by default)
+        """Warn about estimator settings that weaken unlearning (called by fit)."""
+
+    def check_unlearning_optimizer(self) -> None:
+        """Reject an ``unlearning_optimizer`` this backend cannot use.
+
+        The scikit-learn estimators have their optimizer built in, so only
+        ``None`` (the estimator's own) is accepted here.
+        """
+        if self.unlearning_optimizer is not None:
+            raise ValueError(
+                f"unlearning_optimizer={self.unlearning_optimizer!r} needs a backend with a "
+                f"choice of optimizer (skorch); {type(self.estimator).__name__} steps with its "
+                "own. Use unlearning_optimizer=None."
+            )
+
+    def auto_unlearning_rate(self) -> float | None:
+        """The rate ``unlearning_rate="auto"`` stands for (None: the estimator's own)."""
+        return None
+
+    # ------------------------------------------------------------ learning
+    def fit(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Train the estimator from scratch on ``(X, y)``."""
+        self.estimator.fit(X, y)
+
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
+        """Learn the rows ``(X, y)`` incrementally."""
+        self.estimator.partial_fit(X, y, classes=classes)
+
+    # ---------------------------------------------------------- predicting
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted labels (in the meta-estimator's label space)."""
+        return self.estimator.predict(X)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes``."""
+        return self.estimator.predict_proba(X)
+
+    def has_class_scores(self) -> bool:
+        """Whether :meth:`class_scores` can answer (the estimator can score rows)."""
+        return _scores.has_scores(self.estimator)
+
+    def class_scores(self, X: np.ndarray) -> np.ndarray:
+        """The model's score for every row of ``X`` and every class.
+
+        Scores are such that a softmax over any subset of classes gives the
+        model's probabilities renormalised over that subset (see
+        :func:`sk_unlearn._scores.log_scores`): the log of :meth:`predict_proba`
+        where the estimator has ``predict_proba``, else its
+        ``decision_function``. Used by ``relabel="boundary"`` and
+        ``relabel="soft"``; called on one row per step.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_rows, n_features)
+            Rows as the estimator was trained on them.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_rows, n_classes)
+            Columns in the order of ``classes`` (the wrapper's ``classes_``).
+
+        Raises
+        ------
+        TypeError
+            If the estimator has neither ``predict_proba`` nor
+            ``decision_function``.
+        """
+        est = self.estimator
+        if _scores.scoring_method(est) == "predict_proba":
+            return _scores.log_scores(self, X)  # through predict_proba above
+        scores = _scores.log_scores(est, X)
+        own = getattr(est, "classes_", None)
+        if self.classes is None or own is None:
+            return scores
+        return in_order(scores, np.asarray(own), np.asarray(self.classes))
+
+    def class_probabilities(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities in the order of ``classes``: :meth:`predict_proba`, else
+        the softmax of the decision scores (see :mod:`sk_unlearn._scores`)."""
+        if _scores.scoring_method(self.estimator) == "predict_proba":
+            return np.asarray(self.predict_proba(X), dtype=np.float64)
+        return _scores.softmax(self.class_scores(X))
+
+    # --------------------------------------------------------- unlearning
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        """One unlearning step on the mini-batch ``(X, y)`` at ``rate``.
+
+        ``rate=None`` means the estimator's own training rate. The estimator's
+        training settings are the same afterwards as before.
+        ``sample_weight`` (one non-negative weight per row) is only passed
+        when :attr:`accepts_sample_weight` is true.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} takes no relabeling steps for {type(self.estimator).__name__}."
+        )
+
+    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Remove the rows' contribution, leaving the model one that never learned them."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot remove rows exactly from "
+            f"{type(self.estimator).__name__}."
+        )
+
+    def _no_weights(self, sample_weight: np.ndarray | None) -> None:
+        if sample_weight is not None:
+            raise TypeError(
+                f"{type(self).__name__} cannot take sample_weight for "
+                f"{type(self.estimator).__name__}."
+            )
+
+    # ------------------------------------------------------------ rollback
+    def snapshot(self, scope: str = TRAINING) -> Any:
+        """Everything a change of ``scope`` may alter, for :meth:`restore`.
+
+        ``scope`` is ``"step"`` (a forget step or an exact removal) or
+        ``"training"`` (``partial_fit``). The default is a deep copy of the
+        estimator for both; backends with large models save only what a step
+        touches.
+        """
+        return copy.deepcopy(self.estimator)
+
+    def restore(self, snapshot: Any) -> None:
+        """Put the estimator back, in place, as it was when ``snapshot`` was taken."""
+        state = snapshot.__dict__
+        self.estimator.__dict__.clear()
+        self.estimator.__dict__.update(state)

@@ -1,0 +1,60 @@
+"""Reading pickles written by earlier versions of sk-unlearn.
+
+Every pickle of an :class:`~sk_unlearn.UnlearnableClassifier` carries the
+format version of its state (:data:`FORMAT_VERSION`). :func:`upgrade` turns a
+state of any earlier format into the current one; a state from a newer
+format is refused with a clear error rather than half-read.
+
+Formats:
+
+1. sk-unlearn 0.1 (no version key): parameters added since (``verbose``,
+   ``ledger_path``, ``relabel``, ``n_steps``, ``method``) get the values that
+   reproduce what 0.1 did -- in particular ``relabel="uniform"`` and
+   ``method="relabel"``, since 0.1 served every request by uniform random
+   relabeling; the oldest 0.1 pickles kept ``deletion_log_`` as a plain list.
+2. This version: the state as ``vars(estimator)`` holds it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ._ledger import Ledger
+
+#: The format this version writes.
+FORMAT_VERSION = 2
+
+#: The key under which a pickled state names its format.
+FORMAT_KEY = "_sk_unlearn_format"
+
+
+def upgrade(state: dict[str, Any]) -> dict[str, Any]:
+    """The state of a pickle of any known format, in the current format (in place).
+
+    Raises
+    ------
+    ValueError
+        If the state comes from a newer sk-unlearn.
+    """
+    version = state.pop(FORMAT_KEY, 1)
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"This model was saved by a newer sk-unlearn (state format {version}); this "
+            f"version reads formats up to {FORMAT_VERSION}. Upgrade sk-unlearn to load it."
+        )
+    if version < 2:
+        _from_0_1(state)
+    return state
+
+
+def _from_0_1(state: dict[str, Any]) -> None:
+    if "deletion_log_" in state:  # before the ledger: the records as a plain list
+        ledger = Ledger(uuid.uuid4().hex)
+        ledger.deletions = list(state.pop("deletion_log_"))
+        state["_ledger"] = ledger
+    state.setdefault("verbose", 0)
+    state.setdefault("ledger_path", None)
+    state.setdefault("relabel", "uniform")
+    state.setdefault("n_steps", 1)
+    state.setdefault("method", "relabel")

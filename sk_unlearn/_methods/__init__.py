@@ -1,0 +1,42 @@
+"""Unlearning methods: how a deletion request is served.
+
+``UnlearnableClassifier(method=...)`` names one of :data:`METHODS`;
+``"auto"`` takes the first method that is not approximate and supports the
+estimator, else random relabeling.
+"""
+
+from __future__ import annotations
+
+from .._adapter import EstimatorAdapter
+from ._base import APPROXIMATE, CERTIFIED, EXACT, Call, UnlearningMethod
+from .exact import ExactRemoval
+from .relabel import RandomRelabeling
+
+#: The methods by name, most exact first (the order "auto" tries them in).
+METHODS: dict[str, type[UnlearningMethod]] = {
+    ExactRemoval.name: ExactRemoval,
+    RandomRelabeling.name: RandomRelabeling,
+}
+
+
+def method_class(name: str, adapter: EstimatorAdapter) -> type[UnlearningMethod]:
+    """The method ``name`` stands for on ``adapter``'s estimator (``"auto"``: see above)."""
+    if name != "auto":
+        return METHODS[name]
+    for method in METHODS.values():
+        if method.guarantee != APPROXIMATE and method.supports(adapter):
+            return method
+    return RandomRelabeling
+
+
+__all__ = [
+    "APPROXIMATE",
+    "CERTIFIED",
+    "EXACT",
+    "METHODS",
+    "Call",
+    "ExactRemoval",
+    "RandomRelabeling",
+    "UnlearningMethod",
+    "method_class",
+]

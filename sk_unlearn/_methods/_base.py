@@ -1,0 +1,91 @@
+"""The interface every unlearning method implements.
+
+A method says how one deletion request is served, once the transaction has
+located the row, written phase one of the ledger and saved what may change.
+It never touches the ledger, the store or the estimator's bookkeeping: it
+gets an adapter and the row, changes the model through the adapter, and
+returns what the ledger should record about how the request was served.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._adapter import EstimatorAdapter
+from .._store import ReplaySampler
+
+#: The three tiers of forgetting, as a record or certificate names them.
+EXACT = "exact"
+CERTIFIED = "certified"
+APPROXIMATE = "approximate"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a method may use while it serves the requests of one ``forget`` call.
+
+    Attributes
+    ----------
+    classes : ndarray of shape (n_classes,)
+        The estimator's ``classes_``.
+    sampler : ReplaySampler
+        Draws retained rows per class, never a row of this call.
+    rng : numpy.random.Generator
+        The estimator's generator (saved by the transaction).
+    dtype : numpy dtype
+        The dtype the model was trained on; rows are cast to it.
+    """
+
+    classes: np.ndarray
+    sampler: ReplaySampler
+    rng: np.random.Generator
+    dtype: Any
+
+
+class UnlearningMethod(ABC):
+    """How a deletion request is served: one object per method.
+
+    Subclasses set :attr:`name` (what ``UnlearnableClassifier(method=...)``
+    and the ledger call it) and :attr:`guarantee` (``"exact"``,
+    ``"certified"`` or ``"approximate"``), and implement :meth:`supports`
+    and :meth:`serve`.
+    """
+
+    name: ClassVar[str]
+    guarantee: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def supports(cls, adapter: EstimatorAdapter) -> bool:
+        """Whether this method can serve requests on the adapter's estimator."""
+
+    @classmethod
+    def configure(cls, params: Mapping[str, Any]) -> UnlearningMethod:
+        """The method, set up from the estimator's parameters (``get_params``)."""
+        return cls()
+
+    def check(self, adapter: EstimatorAdapter, classes: np.ndarray) -> None:
+        """Raise ``ValueError`` if this method cannot serve this model (``fit``, ``forget``)."""
+        if not self.supports(adapter):
+            raise ValueError(
+                f"method={self.name!r} cannot serve requests on {type(adapter.estimator).__name__}."
+            )
+
+    def start(self, adapter: EstimatorAdapter, call: Call) -> None:
+        """Resolve what stays fixed for the whole call (rates, counts); keep the call."""
+        self.call = call
+
+    @abstractmethod
+    def serve(self, adapter: EstimatorAdapter, x: np.ndarray, label: Any) -> dict[str, Any]:
+        """Serve the request ``(x, label)``; return the ledger record's method fields.
+
+        The fields are those of :class:`~sk_unlearn.DeletionRecord` that
+        describe how the request was served (``n_relabels``, ``n_replay``,
+        ``unlearning_rate``, ``relabel``, ``n_steps``); ``method`` and
+        ``guarantee`` are added from the class.
+        """

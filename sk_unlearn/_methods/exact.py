@@ -1,0 +1,45 @@
+"""Exact removal by sufficient statistics (the naive Bayes family)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._adapter import EstimatorAdapter
+from ._base import EXACT, UnlearningMethod
+
+
+class ExactRemoval(UnlearningMethod):
+    """Serve a request by subtracting the row from the model's sufficient statistics.
+
+    The model is then the one a fresh fit on the retained rows gives, to
+    floating-point rounding, in O(n_features) work per request (see
+    ``sk_unlearn._naive_bayes``). Chosen by ``method="auto"`` wherever the
+    adapter can do it.
+    """
+
+    name = "exact"
+    guarantee = EXACT
+
+    @classmethod
+    def supports(cls, adapter: EstimatorAdapter) -> bool:
+        return bool(adapter.removes_rows_exactly)
+
+    def check(self, adapter: EstimatorAdapter, classes: np.ndarray) -> None:
+        if not self.supports(adapter):
+            raise ValueError(
+                f"method='exact' needs an estimator whose rows can be removed exactly "
+                f"(MultinomialNB, ComplementNB, BernoulliNB, CategoricalNB, GaussianNB); "
+                f"{type(adapter.estimator).__name__} is not one. Use method='relabel'."
+            )
+
+    def serve(self, adapter: EstimatorAdapter, x: np.ndarray, label: Any) -> dict[str, Any]:
+        adapter.remove_rows(x[np.newaxis, :], np.asarray([label]))
+        return {
+            "n_relabels": None,
+            "n_replay": None,
+            "unlearning_rate": None,
+            "relabel": None,
+            "n_steps": None,
+        }

@@ -1,0 +1,145 @@
+"""Random relabeling (Li & Ghosh): the approximate method.
+
+A request ``(x, y)`` is served by ``n_steps`` optimizer steps, each on one
+mini-batch built in named, overridable steps, in the spirit of skorch's
+``train_step``/``get_loss``::
+
+    copy_labels -> replay_rows -> build_batch -> take_step
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import _validation
+from .._adapter import EstimatorAdapter
+from .._relabel import STRATEGIES, relabel_batch
+from ._base import APPROXIMATE, Call, UnlearningMethod
+
+
+class RandomRelabeling(UnlearningMethod):
+    """Serve a request with optimizer steps on relabeled copies of the row.
+
+    Parameters
+    ----------
+    relabel : {"uniform", "boundary", "soft"}, default="soft"
+        The relabeling strategy (see ``sk_unlearn._relabel``).
+    n_relabels : int or None, default=None
+        Copies per batch; None is ``n_classes - 1``.
+    n_steps : int, default=1
+        Steps per request, each on a freshly built batch.
+    unlearning_rate : float, "auto" or None, default="auto"
+        The step size; "auto" asks the adapter, None is the estimator's own.
+    n_replay : int, default=32
+        Retained rows of the row's class replayed in each batch.
+    """
+
+    name = "relabel"
+    guarantee = APPROXIMATE
+
+    def __init__(
+        self,
+        *,
+        relabel: str = "soft",
+        n_relabels: int | None = None,
+        n_steps: int = 1,
+        unlearning_rate: float | str | None = "auto",
+        n_replay: int = 32,
+    ) -> None:
+        self.strategy = STRATEGIES[relabel]
+        self.n_relabels = n_relabels
+        self.n_steps = n_steps
+        self.unlearning_rate = unlearning_rate
+        self.n_replay = n_replay
+
+    @classmethod
+    def configure(cls, params: Mapping[str, Any]) -> RandomRelabeling:
+        return cls(
+            relabel=params["relabel"],
+            n_relabels=params["n_relabels"],
+            n_steps=params["n_steps"],
+            unlearning_rate=params["unlearning_rate"],
+            n_replay=params["n_replay"],
+        )
+
+    @classmethod
+    def supports(cls, adapter: EstimatorAdapter) -> bool:
+        """Any adapter that implements ``forget_step``."""
+        return type(adapter).forget_step is not EstimatorAdapter.forget_step
+
+    def check(self, adapter: EstimatorAdapter, classes: np.ndarray) -> None:
+        super().check(adapter, classes)
+        _validation.n_relabels_for(self.n_relabels, classes)
+        adapter.check_unlearning_optimizer()
+        if self.strategy.needs_scores and not adapter.has_class_scores():
+            raise ValueError(
+                f"relabel={self.strategy.name!r} needs the model's class scores, but "
+                f"{type(adapter.estimator).__name__} has neither predict_proba nor "
+                "decision_function; use relabel='uniform'."
+            )
+
+    def start(self, adapter: EstimatorAdapter, call: Call) -> None:
+        super().start(adapter, call)
+        self.rate = (
+            adapter.auto_unlearning_rate()
+            if isinstance(self.unlearning_rate, str)
+            else self.unlearning_rate
+        )
+        self.copies = _validation.n_relabels_for(self.n_relabels, call.classes)
+        self.weighted = adapter.accepts_sample_weight
+
+    # ------------------------------------------------------ the named steps
+    def copy_labels(
+        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The copies' labels and weights (None: all 1), as the strategy says."""
+        scores = adapter.class_scores(x[np.newaxis, :])[0] if self.strategy.needs_scores else None
+        return self.strategy.choose(
+            label, self.call.classes, self.copies, scores, self.call.rng, self.weighted
+        )
+
+    def replay_rows(self, label: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``n_replay`` retained rows of class ``label``, none of them forgotten in this call."""
+        return self.call.sampler.draw(label, self.n_replay, self.call.rng)
+
+    def build_batch(
+        self,
+        x: np.ndarray,
+        labels: np.ndarray,
+        weights: np.ndarray | None,
+        replay: tuple[np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The mini-batch: the relabeled copies, then the replayed rows."""
+        return relabel_batch(x, labels, replay[0], replay[1], weights)
+
+    def take_step(
+        self,
+        adapter: EstimatorAdapter,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None,
+    ) -> None:
+        """One optimizer step on the batch at the unlearning rate."""
+        if sample_weight is None:  # adapters written before sample_weight existed
+            adapter.forget_step(X, y, self.rate)
+        else:
+            adapter.forget_step(X, y, self.rate, sample_weight=sample_weight)
+
+    def serve(self, adapter: EstimatorAdapter, x: np.ndarray, label: Any) -> dict[str, Any]:
+        x = x.astype(self.call.dtype, copy=False)
+        n_replayed = 0
+        for _ in range(self.n_steps):
+            labels, weights = self.copy_labels(adapter, x, label)
+            replay = self.replay_rows(label)
+            n_replayed = len(replay[1])
+            self.take_step(adapter, *self.build_batch(x, labels, weights, replay))
+        return {
+            "n_relabels": self.copies,
+            "n_replay": n_replayed,
+            "unlearning_rate": self.rate,
+            "relabel": self.strategy.name,
+            "n_steps": self.n_steps,
+        }

@@ -1,0 +1,184 @@
+"""Exact removal for the naive Bayes family, by sufficient statistics.
+
+A naive Bayes model is a function of per-class counts (or, for
+``GaussianNB``, per-class means and variances): removing a row subtracts its
+contribution, in O(n_features) work per row, and the model is then the one a
+fresh fit on the remaining rows gives (to floating-point rounding). The
+derived quantities (log probabilities, priors) are recomputed with
+scikit-learn's own update methods, the same ones its ``partial_fit`` calls.
+
+Two normalisations make "the model equals a fresh fit on the retained rows"
+hold after any mix of ``fit``, ``partial_fit`` and removals, where
+scikit-learn's incremental bookkeeping would otherwise depend on the order of
+the batches:
+
+* ``CategoricalNB``: ``n_categories_`` is the number of categories the counts
+  hold (scikit-learn's ``partial_fit`` sets it to the last batch's); after a
+  removal, categories no retained row has are dropped, as a fresh fit would
+  not see them.
+* ``GaussianNB``: the variance smoothing ``epsilon_`` is computed from the
+  variance of *all* retained rows (scikit-learn's ``partial_fit`` uses the
+  last batch's), derived from the per-class statistics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import naive_bayes
+
+from ._sklearn_adapters import PartialFitAdapter
+
+
+def _one_hot(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Rows of ``y`` as float indicator rows over ``classes``."""
+    Y: np.ndarray = (np.asarray(y)[:, np.newaxis] == classes[np.newaxis, :]).astype(np.float64)
+    return Y
+
+
+class _NaiveBayesAdapter(PartialFitAdapter):
+    """What the naive Bayes adapters share: a relabel step is ``partial_fit``, removal is exact."""
+
+    removes_rows_exactly = True
+
+    def _refresh(self) -> None:
+        """Recompute the log probabilities and priors from the counts, as ``partial_fit`` does."""
+        est = self.estimator
+        est._update_feature_log_prob(est._check_alpha())
+        est._update_class_log_prior(class_prior=est.class_prior)
+
+
+class CountingNBAdapter(_NaiveBayesAdapter):
+    """``MultinomialNB``, ``ComplementNB`` and ``BernoulliNB``: per-class feature counts.
+
+    Removal runs the estimator's own counting with negated class indicators
+    (the rows binarised first for ``BernoulliNB``, as its ``partial_fit``
+    does), then recomputes the log probabilities and priors.
+    """
+
+    name = "naive-bayes-counts"
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        return isinstance(
+            estimator,
+            (naive_bayes.MultinomialNB, naive_bayes.ComplementNB, naive_bayes.BernoulliNB),
+        )
+
+    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+        est = self.estimator
+        counted = X
+        if getattr(est, "binarize", None) is not None:
+            counted = (X > est.binarize).astype(np.float64)
+        est._count(counted, -_one_hot(y, est.classes_))
+        # Sums of non-integer values can leave -1e-17 where a fresh fit has 0.
+        np.maximum(est.feature_count_, 0.0, out=est.feature_count_)
+        np.maximum(est.class_count_, 0.0, out=est.class_count_)
+        self._refresh()
+
+
+class CategoricalNBAdapter(_NaiveBayesAdapter):
+    """``CategoricalNB``: per-class, per-feature category counts.
+
+    Removal subtracts the rows' category counts with the estimator's own
+    counting, then drops trailing categories no retained row has (down to
+    ``min_categories``), so the counts have the shape a fresh fit gives.
+    """
+
+    name = "naive-bayes-categorical"
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        return isinstance(estimator, naive_bayes.CategoricalNB)
+
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
+        super().partial_fit(X, y, classes)
+        self._trim_categories()
+
+    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+        est = self.estimator
+        est._count(np.asarray(X, dtype=np.int64), -_one_hot(y, est.classes_))
+        self._trim_categories()
+        self._refresh()
+
+    def _trim_categories(self) -> None:
+        est = self.estimator
+        n_features = len(est.category_count_)
+        floor = est._validate_n_categories(
+            np.zeros((1, n_features), dtype=np.int64), est.min_categories
+        )
+        sizes = []
+        for i, counts in enumerate(est.category_count_):
+            present = np.flatnonzero(counts.sum(axis=0) > 0)
+            size = max(int(present[-1]) + 1 if present.size else 0, int(floor[i]))
+            est.category_count_[i] = counts[:, :size]
+            sizes.append(size)
+        est.n_categories_ = np.asarray(sizes, dtype=np.int64)
+
+
+class GaussianNBAdapter(_NaiveBayesAdapter):
+    """``GaussianNB``: per-class counts, means and variances.
+
+    Removal downdates each class's mean and variance with the inverse of the
+    parallel (Chan et al.) merge that ``GaussianNB.partial_fit`` uses; a
+    class left without rows gets the zero mean and variance of a class never
+    seen. The variance smoothing ``epsilon_`` is then recomputed from the
+    variance of all retained rows, as ``fit`` computes it.
+    """
+
+    name = "naive-bayes-gaussian"
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        return isinstance(estimator, naive_bayes.GaussianNB)
+
+    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
+        est = self.estimator
+        if hasattr(est, "theta_"):
+            # GaussianNB.partial_fit takes off the *new* batch's epsilon before
+            # merging: hand it a variance that carries exactly that one.
+            batch_epsilon = est.var_smoothing * float(np.var(X, axis=0).max())
+            est.var_ += batch_epsilon - est.epsilon_
+        super().partial_fit(X, y, classes)
+        self._smooth(est.var_ - est.epsilon_)
+
+    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+        est = self.estimator
+        theta = est.theta_.copy()
+        within = est.var_ - est.epsilon_
+        counts = est.class_count_.copy()
+        for label in np.unique(y):
+            i = int(np.searchsorted(est.classes_, label))
+            rows = X[np.asarray(y) == label]
+            n, m = counts[i], rows.shape[0]
+            left = n - m
+            if left <= 0:
+                theta[i], within[i], counts[i] = 0.0, 0.0, 0.0
+                continue
+            mean_removed = rows.mean(axis=0)
+            ssd_removed = ((rows - mean_removed) ** 2).sum(axis=0)
+            mean_left = (n * theta[i] - m * mean_removed) / left
+            ssd_left = (
+                n * within[i] - ssd_removed - (left * m / n) * (mean_left - mean_removed) ** 2
+            )
+            theta[i] = mean_left
+            within[i] = np.maximum(ssd_left, 0.0) / left
+            counts[i] = left
+        est.theta_, est.class_count_ = theta, counts
+        if est.priors is None:
+            total = counts.sum()
+            est.class_prior_ = counts / total if total > 0 else np.zeros_like(counts)
+        self._smooth(within)
+
+    def _smooth(self, within: np.ndarray) -> None:
+        """Set ``var_ = within + epsilon_`` with ``epsilon_`` from all retained rows."""
+        est = self.estimator
+        counts = est.class_count_
+        total = counts.sum()
+        if total > 0:
+            weights = counts[:, np.newaxis] / total
+            mean = (weights * est.theta_).sum(axis=0)
+            variance = (weights * (within + (est.theta_ - mean) ** 2)).sum(axis=0)
+            est.epsilon_ = est.var_smoothing * float(variance.max())
+        est.var_ = within + est.epsilon_

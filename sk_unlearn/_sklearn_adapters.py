@@ -1,0 +1,208 @@
+"""Adapters for scikit-learn's own incremental classifiers.
+
+* :class:`SGDAdapter`: ``SGDClassifier``, ``Perceptron`` (and the deprecated
+  ``PassiveAggressiveClassifier`` while scikit-learn ships it);
+* :class:`MLPAdapter`: ``MLPClassifier`` with the ``"sgd"`` or ``"adam"``
+  solver;
+* :class:`PartialFitAdapter`: any other classifier with ``partial_fit``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn import linear_model
+from sklearn.neural_network import MLPClassifier
+
+from . import _warnings
+from ._adapter import EstimatorAdapter, preserved, takes_sample_weight, temporarily
+
+
+class SGDAdapter(EstimatorAdapter):
+    """``SGDClassifier`` and ``Perceptron`` (and ``PassiveAggressiveClassifier``).
+
+    The step is one ``partial_fit`` call (one SGD epoch over the mini-batch)
+    with ``learning_rate="constant"`` and ``eta0=unlearning_rate``. For
+    ``PassiveAggressiveClassifier``, whose step size comes from its
+    aggressiveness ``C`` (stored as ``eta0``), the unlearning rate sets ``C``.
+    Early stopping is off during the step, and the schedule counter ``t_``
+    and ``n_iter_`` are restored afterwards: a forget step neither uses a
+    validation split nor slows down the estimator's later learning.
+
+    ``PassiveAggressiveClassifier`` is deprecated since scikit-learn 1.8 and
+    keeps working here while scikit-learn ships it; its replacement,
+    ``SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1",
+    eta0=1.0)``, is an ``SGDClassifier`` like any other.
+    """
+
+    name = "sgd"
+
+    def auto_unlearning_rate(self) -> float:
+        """1e-4 under the ``"optimal"`` schedule, else 1% of ``eta0``.
+
+        Both are about 1% of the step the estimator trains with (the optimal
+        schedule's step was ~0.01 after training on MNIST), and both were
+        the settings in ``benchmarks/results/tune_defaults.md`` that kept
+        test accuracy closest to naive retraining (``SGDClassifier``: 1e-4;
+        ``Perceptron``, eta0=1: 1e-2). For the ``"invscaling"`` and
+        ``"adaptive"`` schedules and for ``PassiveAggressiveClassifier``
+        (``C``), 1% is extrapolated, not measured.
+        """
+        est = self.estimator
+        if getattr(est, "learning_rate", None) == "optimal":
+            return 1e-4
+        return 0.01 * float(est.eta0)
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        families = tuple(
+            family
+            for family in (
+                linear_model.SGDClassifier,
+                linear_model.Perceptron,
+                getattr(linear_model, "PassiveAggressiveClassifier", None),
+            )
+            if family is not None
+        )
+        return isinstance(estimator, families)
+
+    def check_settings(self) -> None:
+        if getattr(self.estimator, "average", False):
+            _warnings.warn(
+                "SGD with average=True predicts with the average of all iterates, so "
+                "each forget step moves the model by only ~1/(updates so far) of the "
+                "step; use average=False for unlearning."
+            )
+
+    @property
+    def accepts_sample_weight(self) -> bool:  # type: ignore[override]
+        """True except for ``PassiveAggressiveClassifier`` (no ``sample_weight``)."""
+        return takes_sample_weight(self.estimator.partial_fit)
+
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        est = self.estimator
+        settings: dict[str, Any] = {"early_stopping": False}
+        if rate is not None:
+            settings.update(learning_rate="constant", eta0=float(rate))
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if weights and not self.accepts_sample_weight:
+            self._no_weights(sample_weight)
+        with temporarily(est, **settings), preserved(est, ("t_", "n_iter_")):
+            est.partial_fit(X, y, **weights)
+
+
+class MLPAdapter(EstimatorAdapter):
+    """``MLPClassifier`` with the ``"sgd"`` or ``"adam"`` solver.
+
+    The step is one ``partial_fit`` call with ``batch_size`` set to the batch
+    length, so it is exactly one optimizer update. The unlearning rate sets
+    ``learning_rate_init`` on the estimator *and* on its optimizer (Adam
+    recomputes its step size from it on every update), plus the SGD solver's
+    current ``learning_rate``. The optimizer's state (momentum, Adam moments)
+    carries over, as it would for one more training step; the loss curve,
+    iteration counters and early-stopping bookkeeping are restored.
+    """
+
+    def auto_unlearning_rate(self) -> float:
+        """10% of ``learning_rate_init`` (1e-4 for the default 1e-3).
+
+        With Adam on MNIST (``benchmarks/results/tune_defaults.md``) 1e-4
+        with 32 replayed rows was the only setting that brought the forgotten
+        rows' accuracy to naive retraining's.
+        """
+        return 0.1 * float(self.estimator.learning_rate_init)
+
+    _BOOKKEEPING = (
+        "t_",
+        "n_iter_",
+        "loss_",
+        "loss_curve_",
+        "best_loss_",
+        "_no_improvement_count",
+        "validation_scores_",
+        "best_validation_score_",
+    )
+
+    name = "mlp"
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        # The lbfgs solver has no partial_fit (hidden by available_if).
+        return isinstance(estimator, MLPClassifier) and hasattr(estimator, "partial_fit")
+
+    #: ``MLPClassifier.partial_fit`` takes ``sample_weight``: the update is the
+    #: weighted mean of the rows' gradients (normalised by the weights' sum).
+    accepts_sample_weight = True
+
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        est = self.estimator
+        optimizer = getattr(est, "_optimizer", None)
+        est_settings: dict[str, Any] = {"batch_size": X.shape[0], "early_stopping": False}
+        if getattr(est, "best_loss_", 0.0) is None:
+            # Trained with early stopping: the loss-based bookkeeping the step
+            # runs instead needs a number (and is restored afterwards).
+            est_settings["best_loss_"] = np.inf
+        opt_settings: dict[str, Any] = {}
+        if rate is not None:
+            est_settings["learning_rate_init"] = float(rate)
+            opt_settings = {"learning_rate_init": float(rate), "learning_rate": float(rate)}
+        with (
+            temporarily(est, **est_settings),
+            temporarily(optimizer, **opt_settings),
+            # The "adaptive" SGD schedule may divide its current rate inside the step.
+            preserved(optimizer, ("learning_rate",) if optimizer is not None else ()),
+            preserved(est, self._BOOKKEEPING),
+        ):
+            est.partial_fit(X, y, sample_weight=sample_weight)
+
+
+class PartialFitAdapter(EstimatorAdapter):
+    """Any other classifier with ``partial_fit``.
+
+    The step is one plain ``partial_fit`` call. Such estimators expose no
+    known learning-rate setting, so only ``unlearning_rate=None`` (or
+    ``"auto"``, which means None here) is accepted.
+    """
+
+    name = "partial-fit"
+
+    @classmethod
+    def supports(cls, estimator: Any) -> bool:
+        return hasattr(estimator, "partial_fit")
+
+    @property
+    def accepts_sample_weight(self) -> bool:  # type: ignore[override]
+        """Whether the estimator's ``partial_fit`` has a ``sample_weight`` argument."""
+        return takes_sample_weight(self.estimator.partial_fit)
+
+    def forget_step(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        rate: float | None,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        if rate is not None:
+            raise ValueError(
+                f"{type(self.estimator).__name__} has no learning rate that "
+                "sk_unlearn knows how to set; use unlearning_rate=None or 'auto'."
+            )
+        if sample_weight is None:
+            self.estimator.partial_fit(X, y)
+        elif self.accepts_sample_weight:
+            self.estimator.partial_fit(X, y, sample_weight=sample_weight)
+        else:
+            self._no_weights(sample_weight)

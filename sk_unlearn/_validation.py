@@ -1,0 +1,87 @@
+"""Checks on what callers pass in: labels, request batches, relabeling counts.
+
+Pure functions that take the values they check and either return them in
+canonical form or raise a ``ValueError`` that names the problem. Nothing here
+changes an estimator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+#: The floating dtypes rows are validated to (float32 stays float32).
+DTYPES = [np.float64, np.float32]
+
+
+def check_known_labels(y: np.ndarray, classes: np.ndarray) -> None:
+    """Raise if a label of ``y`` is not one of ``classes``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_unlearn._validation import check_known_labels
+    >>> check_known_labels(np.array([1, 7]), np.array([0, 1]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Label(s) [7] not among the classes [0, 1].
+    """
+    known = np.isin(y, classes)
+    if not known.all():
+        unknown = np.unique(y[~known])
+        raise ValueError(f"Label(s) {unknown.tolist()} not among the classes {classes.tolist()}.")
+
+
+def labels_for(y: Any, n_rows: int, classes: np.ndarray) -> np.ndarray:
+    """``y`` as a 1-d array of ``n_rows`` known labels.
+
+    A column vector is accepted with scikit-learn's ``DataConversionWarning``.
+    """
+    y_arr = np.asarray(y)
+    if y_arr.ndim != 1:
+        y_arr = column_or_1d(y_arr, warn=True)  # scikit-learn's message and warning
+    check_consistent_length(np.empty(n_rows), y_arr)
+    check_known_labels(y_arr, classes)
+    return y_arr
+
+
+def partial_fit_classes(classes: Any, fitted_classes: np.ndarray | None) -> np.ndarray:
+    """The classes a ``partial_fit`` call learns with.
+
+    On the first call (``fitted_classes`` None) ``classes`` is required; on
+    later calls it may be omitted but must not differ.
+    """
+    if fitted_classes is None:
+        if classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        known: np.ndarray = unique_labels(classes)
+        return known
+    if classes is not None and not np.array_equal(fitted_classes, unique_labels(classes)):
+        raise ValueError(
+            f"classes={classes!r} is not the same as on the first call: {fitted_classes!r}."
+        )
+    return fitted_classes
+
+
+def n_relabels_for(n_relabels: int | None, classes: np.ndarray) -> int:
+    """The number of relabeled copies per request: ``n_relabels`` or ``n_classes - 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_unlearn._validation import n_relabels_for
+    >>> n_relabels_for(None, np.arange(10))
+    9
+    """
+    n_wrong = len(classes) - 1
+    if n_relabels is None:
+        return max(n_wrong, 1)
+    if n_relabels > n_wrong:
+        raise ValueError(
+            f"n_relabels={n_relabels} exceeds the {n_wrong} wrong labels "
+            f"available with {len(classes)} classes."
+        )
+    return int(n_relabels)
