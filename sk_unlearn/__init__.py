@@ -11,6 +11,7 @@ from ._certificate import Certificate, HeldOutReference
 from ._classifier import UnlearnableClassifier
 from ._ledger import DeletionRecord, LedgerReport, PendingRequest, RetrainRecord, read_ledger
 from ._pipeline import forget_through_pipeline
+from ._reference import OutOfFoldReference
 from ._store import UnknownRowError, row_digest
 
 __version__ = "0.1.0.dev0"
@@ -35,6 +36,7 @@ __all__ = [
     "DeletionRecord",
     "HeldOutReference",
     "LedgerReport",
+    "OutOfFoldReference",
     "PendingRequest",
     "RetrainRecord",
     "EstimatorAdapter",

@@ -41,8 +41,9 @@ from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord, utc_now
 from ._locking import LOCK_ATTR, locked
-from ._methods import APPROXIMATE, EXACT, METHODS, Call, UnlearningMethod, method_class
+from ._methods import APPROXIMATE, EXACT, METHODS, Call, Stop, UnlearningMethod, method_class
 from ._progress import announce, progress
+from ._reference import OutOfFoldReference
 from ._relabel import STRATEGIES
 from ._retraining import (
     certificate_retrain_refusal,
@@ -210,6 +211,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
+        Changing it with ``set_params`` after ``fit`` reseeds the draws at the
+        next :meth:`forget`.
 
     ledger_path : str, path-like or None, default=None
         A JSON Lines file to which every request and retraining is appended
@@ -443,17 +446,19 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ----------------------------------------------------------- forgetting
     @locked
-    def forget(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
-        """Forget training rows by random relabeling, one request per row.
+    def forget(
+        self, X: ArrayLike, y: ArrayLike, *, reference: OutOfFoldReference | None = None
+    ) -> UnlearnableClassifier:
+        """Forget training rows, one request per row.
 
-        Requests are served in order. Each is ``n_steps`` optimizer steps of
-        the wrapped estimator, each on ``n_relabels`` copies of the row
-        relabeled as ``relabel`` says plus ``n_replay`` retained rows of its
-        class, at ``unlearning_rate``; the row is then erased from the
-        retained rows and recorded in ``deletion_log_``. The call is
-        all-or-nothing: if any row is unknown or any step fails, the model,
-        the retained rows, the random state and ``deletion_log_`` are left
-        exactly as they were.
+        Requests are served in order, as ``method`` says: exactly (naive
+        Bayes), or by random relabeling: ``n_steps`` optimizer steps of the
+        wrapped estimator, each on ``n_relabels`` copies of the row relabeled
+        as ``relabel`` says plus ``n_replay`` retained rows of its class, at
+        ``unlearning_rate``. The row is then erased from the retained rows
+        and recorded in ``deletion_log_``. The call is all-or-nothing: if any
+        row is unknown or any step fails, the model, the retained rows, the
+        random state and ``deletion_log_`` are left exactly as they were.
 
         Parameters
         ----------
@@ -461,6 +466,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Rows to forget. Each must equal a retained training row.
         y : array-like of shape (n_requests,)
             The label each row was trained with.
+        reference : OutOfFoldReference, default=None
+            Calibrated stopping for relabeling: ``n_steps`` becomes a cap, and
+            each row's steps stop once the model's confidence in its label is
+            down to what models that never saw it give (a row already there
+            takes no step; a step that overshoots is retried at half the rate).
+            The reference is built on first use (see
+            :class:`OutOfFoldReference`); ``deletion_log_`` records the steps
+            each request took.
 
         Returns
         -------
@@ -498,6 +511,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._validate_params()
+        if reference is not None and not isinstance(reference, OutOfFoldReference):
+            raise TypeError(
+                f"reference must be an OutOfFoldReference or None; got {type(reference).__name__}."
+            )
         with self._transaction() as tx:
             tx.stage("validate")
             X_arr: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
@@ -505,13 +522,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             adapter = self._adapter()
             method = self._method(adapter)
             method.check(adapter, self.classes_)
+            self._reseed_if_changed()
+            if reference is not None:
+                self._built(reference)
             tx.stage("locate")
             positions = self._store.locate(X_arr, y_arr)
             digests = [self._store.digest(p).hex() for p in positions]
             tx.begin(self._ledger, list(zip(digests, map(label_key, y_arr))))
             tx.snapshot(adapter, STEP, rng=self._rng)
             tx.stage("apply")
-            records, retrains = self._serve(method, adapter, X_arr, y_arr, positions)
+            records, retrains = self._serve(method, adapter, X_arr, y_arr, positions, reference)
             tx.commit(self._ledger, records, retrains)
             tx.commit_store(self._store, lambda: self._store.erase(positions))
             tx.stage("version")
@@ -642,6 +662,17 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X_checked = self._validated_X(X)
         y_arr = None if y is None else _validation.labels_for(y, len(X_checked), self.classes_)
         kind = _certify.reference_kind(reference, y_arr)
+        if kind == _certify.OUT_OF_FOLD:
+            assert y_arr is not None
+            self._built(reference)
+            return _certify.calibrated_certificate(
+                reference,
+                self.estimator_,
+                X_checked.astype(self._train_dtype, copy=False),
+                y_arr,
+                model_version=self.model_version_,
+                guarantee=self._guarantee(),
+            )
         if kind == _certify.MODEL:
             _certify.check_reference_model(reference, self.classes_)
         naive = self._naive_model() if kind == _certify.RETRAIN else None
@@ -988,6 +1019,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._store = store
         self._ledger = ledger
         self._rng = _generator(self.random_state)
+        self._rng_seeded_with = self.random_state
         self.n_forgotten_ = 0
         self.n_retrains_ = 0
         self._n_since_retrain = 0
@@ -1019,15 +1051,17 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X: np.ndarray,
         y: np.ndarray,
         positions: list[int],
+        reference: OutOfFoldReference | None = None,
     ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
         """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
         call = self._call(positions)
         method.start(adapter, call)
+        stops = self._stops(reference, X, y)
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
         n = len(positions)
         for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
-            fields = method.serve(adapter, X[i], y[i])
+            fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
             self._n_since_retrain += 1
             retrained = self._retrain_if_due(forgotten=positions[: i + 1])
             if retrained:
@@ -1035,6 +1069,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 retrains.append(retrain_record("retrain_after", request, self._n_trained_rows))
                 adapter = self._adapter()
                 method.start(adapter, replace(call, dtype=self._train_dtype))
+                if stops is not None:  # the levels are on the new model's scale
+                    stops[i + 1 :] = self._stops(reference, X[i + 1 :], y[i + 1 :]) or []
             records.append(
                 DeletionRecord(
                     request=self.n_forgotten_ + i,
@@ -1048,6 +1084,52 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
             )
         return records, retrains
+
+    def _reseed_if_changed(self) -> None:
+        """Reseed the generator if ``set_params`` changed ``random_state`` since it was seeded."""
+        seeded_with = getattr(self, "_rng_seeded_with", self.random_state)
+        same = seeded_with is self.random_state or (
+            isinstance(seeded_with, Integral)
+            and isinstance(self.random_state, Integral)
+            and seeded_with == self.random_state
+        )
+        if not same:
+            self._rng = _generator(self.random_state)
+            self._rng_seeded_with = self.random_state
+
+    def _stops(
+        self, reference: OutOfFoldReference | None, X: np.ndarray, y: np.ndarray
+    ) -> list[Stop] | None:
+        """Calibrated stopping levels of the requests, on the current model's scale."""
+        if reference is None:
+            return None
+        targets, floors = reference.stopping_levels(
+            self.estimator_, X.astype(self._train_dtype, copy=False), y
+        )
+        return [Stop(float(t), float(f)) for t, f in zip(targets, floors)]
+
+    def _built(self, reference: OutOfFoldReference) -> None:
+        """Build ``reference`` for this model's current training from scratch, unless it is."""
+        key = (self._ledger.fit_id, self.n_retrains_)
+        if reference.is_built_for(key):
+            return
+        X_cal = reference.X_calibration
+        if X_cal.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_calibration has {X_cal.shape[1]} features; the model has {self.n_features_in_}."
+            )
+        seen = int(self._store.contains(X_cal).sum())
+        if seen:
+            raise ValueError(
+                f"X_calibration holds {seen} row(s) the model trained on: calibration rows must "
+                "be rows no model saw (a validation or test split)."
+            )
+        X, y = self._store.in_learning_order()
+        n_models = reference.n_folds * reference.n_repeats
+        with announce(
+            f"building the out-of-fold reference ({n_models} trainings)", verbose=self.verbose
+        ):
+            reference.build(key, self.estimator, self.classes_, X, y, self.estimator_)
 
     def _retrain_if_due(self, forgotten: list[int]) -> bool:
         """Retrain on the rows not yet ``forgotten`` once ``retrain_after`` is reached."""

@@ -8,7 +8,7 @@ estimator, else random relabeling.
 from __future__ import annotations
 
 from .._adapter import EstimatorAdapter
-from ._base import APPROXIMATE, CERTIFIED, EXACT, Call, UnlearningMethod
+from ._base import APPROXIMATE, CERTIFIED, EXACT, Call, Stop, UnlearningMethod
 from .exact import ExactRemoval
 from .relabel import RandomRelabeling
 
@@ -37,6 +37,7 @@ __all__ = [
     "Call",
     "ExactRemoval",
     "RandomRelabeling",
+    "Stop",
     "UnlearningMethod",
     "method_class",
 ]
