@@ -109,6 +109,9 @@ class UnlearningEvaluation:
         Mean retained- and test-accuracy of the retrained models.
     n_models, n_rows : int
     efficiency_gate : float
+    original : UnlearnableClassifier
+        The original model every unlearning run started from (fitted on every
+        row; the runs worked on copies).
     """
 
     methods: dict[str, MethodResult]
@@ -118,6 +121,7 @@ class UnlearningEvaluation:
     n_models: int
     n_rows: int
     efficiency_gate: float
+    original: Any = field(repr=False, default=None)
 
     def __getitem__(self, name: str) -> MethodResult:
         return self.methods[name]
@@ -421,4 +425,5 @@ def evaluate_unlearning(
         n_models=n_models,
         n_rows=int(mask.sum()),
         efficiency_gate=efficiency_gate,
+        original=original,
     )
