@@ -8,6 +8,7 @@ of the training-set size.
 from ._adapter import EstimatorAdapter
 from ._backends import UnsupportedEstimatorError, register_adapter
 from ._certificate import Certificate, HeldOutReference
+from ._certified import CertifiedLogisticRegression
 from ._classifier import UnlearnableClassifier
 from ._ledger import DeletionRecord, LedgerReport, PendingRequest, RetrainRecord, read_ledger
 from ._pipeline import forget_through_pipeline
@@ -33,6 +34,7 @@ def row_hash(row) -> str:  # type: ignore[no-untyped-def]
 
 __all__ = [
     "Certificate",
+    "CertifiedLogisticRegression",
     "DeletionRecord",
     "HeldOutReference",
     "LedgerReport",

@@ -139,6 +139,10 @@ class EstimatorAdapter(ABC):
     #: learned the rows (then ``method="auto"`` serves requests with it).
     removes_rows_exactly: ClassVar[bool] = False
 
+    #: Whether the adapter has ``certified_removal(X, y) -> bool`` and
+    #: ``guarantee() -> dict``: removals with an (epsilon, delta) guarantee.
+    removes_rows_certified: ClassVar[bool] = False
+
     def __init__(
         self,
         estimator: Any,

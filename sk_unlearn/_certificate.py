@@ -78,6 +78,16 @@ class Certificate:
     reference_seconds : float or None
         What building the reference cost (paid once, then reused until the
         model is trained from scratch again).
+    epsilon, delta : float or None
+        For ``guarantee == "certified"``: the (epsilon, delta) of the
+        certified-removal guarantee (Guo et al.): over the draw of the
+        training noise, the model is distributed nearly as one trained without
+        the removed rows. A statement about the model's distribution, not a
+        divergence; it holds whatever the values above say.
+    budget, budget_spent : float or None
+        For ``guarantee == "certified"``: the gradient-residual bound the
+        guarantee allows per binary model, and the largest one reached so far
+        (a removal that would pass the budget is served by retraining).
     n_rows : int
         Number of certified rows.
     mean : float
@@ -107,6 +117,10 @@ class Certificate:
     alpha: float | None = None
     false_positive_rate: float | None = None
     reference_seconds: float | None = None
+    epsilon: float | None = None
+    delta: float | None = None
+    budget: float | None = None
+    budget_spent: float | None = None
     n_rows: int = field(init=False)
     mean: float = field(init=False)
     max: float = field(init=False)
@@ -160,11 +174,17 @@ class Certificate:
                 f"n_remembered={self.n_remembered}, n_over_forgotten={self.n_over_forgotten}, "
                 f"alpha={self.alpha}, false_positive_rate={self.false_positive_rate:.3g}, "
             )
+        certified = ""
+        if self.epsilon is not None:
+            certified = (
+                f"epsilon={self.epsilon:.4g}, delta={self.delta:.4g}, "
+                f"budget_spent={self.budget_spent:.4g}/{self.budget:.4g}, "
+            )
         return (
             f"Certificate(reference={self.reference!r}, measure={self.measure!r}, "
             f"n_rows={self.n_rows}, mean={self.mean:.4g}, max={self.max:.4g}, "
             f"threshold={threshold}, {verdict}within_threshold={self.within_threshold}, "
-            f"retrained={self.retrained}, guarantee={self.guarantee!r}, "
+            f"retrained={self.retrained}, guarantee={self.guarantee!r}, {certified}"
             f"model_version={self.model_version})"
         )
 
@@ -184,6 +204,10 @@ class Certificate:
             "alpha": self.alpha,
             "false_positive_rate": self.false_positive_rate,
             "reference_seconds": self.reference_seconds,
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "budget": self.budget,
+            "budget_spent": self.budget_spent,
             "n_remembered": self.n_remembered,
             "n_over_forgotten": self.n_over_forgotten,
             "verdicts": None if self.verdicts is None else list(self.verdicts),

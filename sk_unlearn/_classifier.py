@@ -41,7 +41,16 @@ from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord, utc_now
 from ._locking import LOCK_ATTR, locked
-from ._methods import APPROXIMATE, EXACT, METHODS, Call, Stop, UnlearningMethod, method_class
+from ._methods import (
+    APPROXIMATE,
+    CERTIFIED,
+    EXACT,
+    METHODS,
+    Call,
+    Stop,
+    UnlearningMethod,
+    method_class,
+)
 from ._progress import announce, progress
 from ._reference import OutOfFoldReference
 from ._relabel import STRATEGIES
@@ -123,11 +132,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1",
         eta0=1.0)``.)
 
-    method : {"auto", "relabel", "exact"}, default="auto"
+    method : {"auto", "exact", "certified", "relabel"}, default="auto"
         How requests are served. ``"auto"`` is ``"exact"`` where the
-        estimator allows it (the naive Bayes family) and ``"relabel"``
-        otherwise. ``"exact"`` on another estimator is a ``ValueError``. The
-        relabeling parameters below apply to ``"relabel"`` only.
+        estimator allows it (the naive Bayes family), ``"certified"`` for
+        :class:`~sk_unlearn.CertifiedLogisticRegression` (one Newton step per
+        call within an (epsilon, delta) budget, a retraining beyond it) and
+        ``"relabel"`` otherwise. ``"exact"`` or ``"certified"`` on an
+        estimator that cannot serve it is a ``ValueError``. The relabeling
+        parameters below apply to ``"relabel"`` only.
 
     n_relabels : int, default=None
         Relabeled copies of a forgotten row per request. ``None`` means
@@ -657,6 +669,20 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> clf.retrain().certify(d.X_train[:20]).max  # the naive model itself
         0.0
         """
+        certificate = self._certificate(X, y, reference)
+        if certificate.guarantee == CERTIFIED:
+            terms = self._adapter().guarantee()  # type: ignore[attr-defined]
+            certificate = replace(
+                certificate,
+                epsilon=terms["epsilon"],
+                delta=terms["delta"],
+                budget=terms["budget"],
+                budget_spent=terms["budget_spent"],
+            )
+        return certificate
+
+    def _certificate(self, X: ArrayLike, y: ArrayLike | None, reference: Any) -> Certificate:
+        """The certificate ``certify`` returns, before the certified terms are added."""
         check_is_fitted(self)
         self._validate_params()
         X_checked = self._validated_X(X)
@@ -1032,9 +1058,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.model_version_ = getattr(self, "model_version_", 0) + 1
 
     def _guarantee(self) -> str:
-        """``"exact"`` unless a removal since the last training from scratch was approximate."""
-        approximate = self._ledger.n_approximate_since(self._n_since_retrain)
-        return APPROXIMATE if approximate else EXACT
+        """The weakest tier among the removals since the last training from scratch."""
+        tiers = self._ledger.guarantees_since(self._n_since_retrain)
+        for tier in (APPROXIMATE, CERTIFIED):
+            if tier in tiers:
+                return tier
+        return EXACT
 
     def _call(self, positions: list[int]) -> Call:
         return Call(
@@ -1056,6 +1085,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
         call = self._call(positions)
         method.start(adapter, call)
+        if method.serves_batches and reference is None:
+            served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
+            self._n_since_retrain += len(positions)
+            return self._records(method, served, y, positions, first=0, retrains=[])
         stops = self._stops(reference, X, y)
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
@@ -1063,26 +1096,58 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
             fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
             self._n_since_retrain += 1
-            retrained = self._retrain_if_due(forgotten=positions[: i + 1])
-            if retrained:
-                request = self.n_forgotten_ + i + 1
-                retrains.append(retrain_record("retrain_after", request, self._n_trained_rows))
+            new, retrains = self._records(
+                method, [fields], y, positions, first=i, retrains=retrains
+            )
+            records += new
+            if new[0].retrained:
                 adapter = self._adapter()
                 method.start(adapter, replace(call, dtype=self._train_dtype))
                 if stops is not None:  # the levels are on the new model's scale
                     stops[i + 1 :] = self._stops(reference, X[i + 1 :], y[i + 1 :]) or []
-            records.append(
-                DeletionRecord(
-                    request=self.n_forgotten_ + i,
-                    row_hash=self._store.digest(positions[i]).hex(),
-                    label=label_key(y[i]),
-                    timestamp=utc_now(),
-                    method=method.name,
-                    guarantee=method.guarantee,
-                    retrained=retrained,
-                    **fields,
-                )
+        return records, retrains
+
+    def _records(
+        self,
+        method: UnlearningMethod,
+        served: list[dict[str, Any]],
+        y: np.ndarray,
+        positions: list[int],
+        *,
+        first: int,
+        retrains: list[RetrainRecord],
+    ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
+        """Records for requests ``first, first + 1, ...`` once the method served them.
+
+        A method that asked for retraining (``"retrain"`` in its fields: an
+        over-budget certified step) is served by one now; otherwise
+        ``retrain_after`` may retrain. Either way the rows forgotten so far in
+        the call are left out.
+        """
+        last = first + len(served)
+        asked = any([fields.pop("retrain", False) for fields in served])  # pop from every one
+        if asked:
+            self._retrain_without(positions[:last], required=True)
+            reason = "budget"
+        else:
+            reason = "retrain_after"
+        retrained = asked or self._retrain_if_due(forgotten=positions[:last])
+        if retrained:
+            after = self.n_forgotten_ + last
+            retrains = [*retrains, retrain_record(reason, after, self._n_trained_rows)]
+        records = [
+            DeletionRecord(
+                request=self.n_forgotten_ + first + j,
+                row_hash=self._store.digest(positions[first + j]).hex(),
+                label=label_key(y[first + j]),
+                timestamp=utc_now(),
+                method=method.name,
+                guarantee=EXACT if asked else method.guarantee,
+                retrained=retrained and j == len(served) - 1,
+                **fields,
             )
+            for j, fields in enumerate(served)
+        ]
         return records, retrains
 
     def _reseed_if_changed(self) -> None:
@@ -1136,9 +1201,20 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         threshold = retrain_threshold(self.retrain_after, self._n_trained_rows)
         if threshold is None or self._n_since_retrain < threshold:
             return False
+        return self._retrain_without(forgotten, required=False)
+
+    def _retrain_without(self, forgotten: list[int], *, required: bool) -> bool:
+        """Retrain on the retained rows but ``forgotten``; postpone (or, if ``required``, fail)
+        when some class would have no rows."""
         removed = [label_key(self._store.y[p]) for p in forgotten]
         missing = missing_classes(self._store.class_counts(), self.classes_, removed)
         if missing:
+            if required:
+                raise ValueError(
+                    f"This removal needs a retraining from scratch (its certified step is over "
+                    f"budget), which is impossible: {no_rows_message(missing)}. Nothing was "
+                    "forgotten."
+                )
             _warnings.warn(f"Retraining postponed: {no_rows_message(missing)}.")
             return False
         keep = np.ones(len(self._store), dtype=bool)

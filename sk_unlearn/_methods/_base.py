@@ -77,6 +77,10 @@ class UnlearningMethod(ABC):
     name: ClassVar[str]
     guarantee: ClassVar[str]
 
+    #: Whether :meth:`serve_batch` serves a whole call at once (then the
+    #: estimator hands it every request of a call together).
+    serves_batches: ClassVar[bool] = False
+
     @classmethod
     @abstractmethod
     def supports(cls, adapter: EstimatorAdapter) -> bool:
@@ -105,10 +109,18 @@ class UnlearningMethod(ABC):
         """Serve the request ``(x, label)``; return the ledger record's method fields.
 
         ``stop`` (calibrated stopping) bounds the steps of methods that take
-        steps; exact methods ignore it.
+        steps; exact methods ignore it. A ``"retrain": True`` entry asks the
+        estimator to serve the request by retraining from scratch instead (the
+        method applied nothing).
 
         The fields are those of :class:`~sk_unlearn.DeletionRecord` that
         describe how the request was served (``n_relabels``, ``n_replay``,
         ``unlearning_rate``, ``relabel``, ``n_steps``); ``method`` and
         ``guarantee`` are added from the class.
         """
+
+    def serve_batch(
+        self, adapter: EstimatorAdapter, X: np.ndarray, y: np.ndarray
+    ) -> list[dict[str, Any]]:
+        """Serve every request of a call at once (where :attr:`serves_batches`)."""
+        raise NotImplementedError
