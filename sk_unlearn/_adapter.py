@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -275,6 +275,17 @@ class EstimatorAdapter(ABC):
                 f"{type(self).__name__} cannot take sample_weight for "
                 f"{type(self.estimator).__name__}."
             )
+
+    # ------------------------------------------------------------ persistence
+    def persisted(self, remaining: Callable[[], tuple[np.ndarray, np.ndarray]]) -> Any:
+        """The estimator to write when the meta-estimator is pickled.
+
+        ``remaining()`` gives the retained training rows, for a backend whose
+        fitted state must be recomputed from them so that nothing of a removed
+        row is written (the certified adapter). The default is the estimator
+        itself.
+        """
+        return self.estimator
 
     # ------------------------------------------------------------ rollback
     def snapshot(self, scope: str = TRAINING) -> Any:

@@ -54,6 +54,7 @@ noise, each certified at (epsilon / K, delta / K), so that the K-tuple is
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
@@ -286,6 +287,7 @@ class CertifiedLogisticRegression(ClassifierMixin, BaseEstimator):
         self.n_iter_ = np.array(iterations)
         self.budget_ = self._budget(k)
         self.n_removed_ = 0
+        self._n_since_base = 0
         self._publish()
         return self
 
@@ -308,6 +310,12 @@ class CertifiedLogisticRegression(ClassifierMixin, BaseEstimator):
         Nothing changes; :meth:`apply_removal` applies the plan.
         """
         check_is_fitted(self)
+        if self._base_dropped():
+            raise ValueError(
+                "This model was copied or unpickled after removals, which drops the state that "
+                "still holds the removed rows' influence; call rebase(X, y) with the remaining "
+                "training rows (or fit again) before removing more."
+            )
         X_arr = validate_data(self, X, dtype=np.float64, reset=False)
         y_arr = np.asarray(y)
         Z = self._augment(X_arr)
@@ -348,6 +356,7 @@ class CertifiedLogisticRegression(ClassifierMixin, BaseEstimator):
         self._removed_grad = plan["grad"]
         self.residual_bound_ = plan["bounds"]
         self.n_removed_ += plan["n"]
+        self._n_since_base += plan["n"]
         self._publish()
 
     def remove_rows(self, X: ArrayLike, y: ArrayLike) -> bool:
@@ -372,6 +381,63 @@ class CertifiedLogisticRegression(ClassifierMixin, BaseEstimator):
             return False
         self.apply_removal(plan)
         return True
+
+    def rebase(self, X: ArrayLike, y: ArrayLike) -> CertifiedLogisticRegression:
+        """Take the current weights as the new base, from the remaining training rows.
+
+        Between two fits, removals keep the trained weights ``w_H`` and the
+        removed rows' gradients there: state that still holds the removed
+        rows' influence (after one removal, the gradient is that row,
+        scaled). ``rebase`` recomputes what removals need at the *current*
+        weights -- the Hessian's inverse, the Gram matrix and the exact
+        gradient residual, O(n d^2) -- and drops that state. The weights and
+        the guarantee do not change (the bound becomes the exact residual,
+        which is never above it). Pickling or copying a model with removals
+        since its base drops that state too; the wrapper rebases the copy it
+        pickles.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_remaining, n_features)
+            Every training row not removed, and only those.
+        y : array-like of shape (n_remaining,)
+
+        Returns
+        -------
+        self : CertifiedLogisticRegression
+        """
+        check_is_fitted(self)
+        X_arr = validate_data(self, X, dtype=np.float64, reset=False)
+        y_arr = np.asarray(y)
+        Z = self._augment(X_arr)
+        reg = 1.0 / self.C
+        inverses, residuals = [], []
+        for k, target in enumerate(self._targets):
+            s = np.where(y_arr == target, 1.0, -1.0)
+            inverses.append(np.linalg.inv(_hessian(self._w[k], Z, reg)))
+            residuals.append(
+                float(np.linalg.norm(_loss_grad(self._w[k], Z, s, reg, self._b[k])[1]))
+            )
+        self._w_hessian = self._w.copy()
+        self._hessian_inv = np.array(inverses)
+        self._gram = Z.T @ Z
+        self._removed_grad = np.zeros_like(self._w)
+        self._fit_residual = np.array(residuals)
+        self.residual_bound_ = self._fit_residual.copy()
+        self._n_since_base = 0
+        return self
+
+    def _base_dropped(self) -> bool:
+        return not hasattr(self, "_w_hessian")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = dict(super().__getstate__())
+        if state.get("_n_since_base", 0) > 0:
+            # The base weights, the removed rows' gradients there and the Hessian at the base
+            # depend on rows that were removed: never written anywhere.
+            for name in ("_w_hessian", "_removed_grad", "_hessian_inv"):
+                state.pop(name, None)
+        return state
 
     def gradient_residual(self, X: ArrayLike, y: ArrayLike) -> np.ndarray:
         """The exact gradient norm of each binary model's objective on rows ``(X, y)``.
@@ -450,10 +516,29 @@ class CertifiedAdapter(EstimatorAdapter):
         out: dict[str, Any] = self.estimator.guarantee()
         return out
 
+    def persisted(self, remaining: Callable[[], tuple[np.ndarray, np.ndarray]]) -> Any:
+        """A rebased copy to pickle: nothing of the removed rows in the file but the weights."""
+        est = self.estimator
+        if est._base_dropped() or getattr(est, "_n_since_base", 0) == 0:
+            return est
+        copy = object.__new__(type(est))
+        copy.__dict__.update(est.__dict__)  # rebase replaces arrays, never writes into them
+        return copy.rebase(*remaining())
+
     def snapshot(self, scope: str = STEP) -> Any:
         """The arrays a removal replaces (a removal plan never writes into them)."""
         est = self.estimator
-        names = ("_w", "_hessian_inv", "_gram", "_removed_grad", "residual_bound_", "n_removed_")
+        names = (
+            "_w",
+            "_w_hessian",
+            "_hessian_inv",
+            "_gram",
+            "_removed_grad",
+            "_fit_residual",
+            "residual_bound_",
+            "n_removed_",
+            "_n_since_base",
+        )
         return {name: getattr(est, name) for name in (*names, "coef_", "intercept_")}
 
     def restore(self, snapshot: Any) -> None:

@@ -177,7 +177,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         schedule for the SGD family (``C`` for ``PassiveAggressiveClassifier``),
         ``learning_rate_init`` for ``MLPClassifier``. ``"auto"`` is about 1% of
         the estimator's own step for the SGD family (1e-4 under the
-        ``"optimal"`` schedule, else ``0.01 * eta0``), ``0.1 *
+        ``"optimal"`` schedule, else ``0.01 * eta0``), ``0.03 *
         learning_rate_init`` for ``MLPClassifier`` and ``None`` for other
         estimators. ``None`` takes each step at the estimator's own training
         rate and schedule, which collapsed every model we measured. The
@@ -188,8 +188,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         mini-batch (the paper's second remedy against accuracy drift). Costs
         O(n_replay) per request. The defaults (``"auto"``, 32) were the
         settings closest to naive retraining in our sweep on MNIST with
-        ``SGDClassifier``, ``Perceptron`` and ``MLPClassifier``
-        (``benchmarks/results/tune_defaults.md``, docs/benchmarks.md).
+        ``SGDClassifier`` and ``Perceptron``
+        (``benchmarks/results/tune_defaults.md``); the ``MLPClassifier`` rate
+        was chosen against the calibrated certificate
+        (``benchmarks/results/choose_mlp_defaults.md``; docs/benchmarks.md).
 
     retrain_after : int or float, default=None
         Retrain from scratch on the retained rows once this many requests
@@ -924,6 +926,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # The reference cache is a second model: rebuilt on demand, never pickled.
         # The lock is per object: a copy gets its own on first use.
         state = dict(super().__getstate__())
+        if "estimator_" in state:
+            # A backend may write a copy recomputed from the retained rows, so that nothing of
+            # a removed row is in the file (certified removal's base state).
+            state["estimator_"] = self._adapter().persisted(self._store.in_learning_order)
         state.pop("_reference_cache", None)
         state.pop(LOCK_ATTR, None)
         state[FORMAT_KEY] = FORMAT_VERSION

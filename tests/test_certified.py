@@ -107,7 +107,7 @@ def test_a_batch_is_one_newton_step(monkeypatch):
     assert {r.guarantee for r in clf.deletion_log_} == {"certified"}
 
 
-def test_the_certificate_states_the_guarantee_and_it_survives_pickling():
+def test_the_certificate_states_the_guarantee():
     X, y = _cancer()
     clf = UnlearnableClassifier(
         CertifiedLogisticRegression(C=10.0, epsilon=1.0, delta=1e-4, random_state=0)
@@ -119,34 +119,93 @@ def test_the_certificate_states_the_guarantee_and_it_survives_pickling():
     assert 0 < cert.budget_spent <= cert.budget
     assert cert.budget == pytest.approx(1.0 / math.sqrt(2 * math.log(1.5 / 1e-4)))
     assert "epsilon=1" in repr(cert)
-    restored = pickle.loads(pickle.dumps(clf))
-    assert restored.estimator_.guarantee() == clf.estimator_.guarantee()
-    clf.forget(X[4:6], y[4:6])
-    restored.forget(X[4:6], y[4:6])
-    np.testing.assert_array_equal(restored.estimator_.coef_, clf.estimator_.coef_)
 
 
-def test_the_guarantee_survives_save_and_load(tmp_path):
+def _remaining(X, y, removed):
+    kept = np.ones(len(y), dtype=bool)
+    kept[removed] = False
+    return X[kept], y[kept]
+
+
+@pytest.mark.parametrize("how", ["pickle", "save"])
+def test_the_guarantee_survives_persistence_and_removals_go_on(tmp_path, how):
     X, y = _cancer()
     clf = UnlearnableClassifier(
-        CertifiedLogisticRegression(C=10.0, epsilon=1.0, delta=1e-4, random_state=0),
+        CertifiedLogisticRegression(C=10.0, epsilon=1.0, delta=1e-4, noise=10.0, random_state=0),
         ledger_path=tmp_path / "ledger.jsonl",
     ).fit(X, y)
     clf.forget(X[:5], y[:5])
     before = clf.certify(X[:5])
-    clf.save(tmp_path / "model.skunlearn")
-    loaded = UnlearnableClassifier.load(tmp_path / "model.skunlearn")
+    if how == "pickle":
+        loaded = pickle.loads(pickle.dumps(clf))
+    else:
+        clf.save(tmp_path / "model.skunlearn")
+        loaded = UnlearnableClassifier.load(tmp_path / "model.skunlearn")
     after = loaded.certify(X[:5])
     assert after.guarantee == before.guarantee == "certified"
     stated = (before.epsilon, before.delta, before.budget)
     assert (after.epsilon, after.delta, after.budget) == stated
-    assert after.budget_spent == before.budget_spent
-    np.testing.assert_array_equal(loaded.estimator_.residual_bound_, clf.estimator_.residual_bound_)
-    # the loaded model keeps serving Newton steps from the state it was saved in
-    clf.forget(X[5:7], y[5:7])
-    loaded.forget(X[5:7], y[5:7])
+    # the written copy was rebased: its bound is the exact residual, never above the bound
+    assert 0 < after.budget_spent <= before.budget_spent
     np.testing.assert_array_equal(loaded.estimator_.coef_, clf.estimator_.coef_)
-    assert loaded.certify(X[5:7]).budget_spent == clf.certify(X[5:7]).budget_spent
+    assert loaded.estimator_.n_removed_ == 5
+    # the loaded model goes on serving certified Newton steps, with a bound that holds
+    loaded.forget(X[5:8], y[5:8])
+    assert loaded.deletion_log_[-1].guarantee == "certified"
+    measured = loaded.estimator_.gradient_residual(*_remaining(X, y, np.arange(8)))
+    assert (loaded.estimator_.residual_bound_ >= measured).all()
+    clf.forget(X[5:8], y[5:8])
+    np.testing.assert_allclose(loaded.estimator_.coef_, clf.estimator_.coef_, rtol=1e-6, atol=1e-9)
+
+
+def test_nothing_of_a_removed_row_is_written_with_the_model():
+    X, y = _cancer()
+    clf = UnlearnableClassifier(
+        CertifiedLogisticRegression(C=10.0, epsilon=1.0, random_state=0)
+    ).fit(X, y)
+    clf.forget(X[:1], y[:1])
+    live = clf.estimator_
+    # in memory, the base state holds the row: the removed gradient is the row, scaled
+    row = np.append(X[0], 1.0)
+    cosine = (
+        live._removed_grad[0] @ row / np.linalg.norm(live._removed_grad[0]) / np.linalg.norm(row)
+    )
+    assert abs(cosine) == pytest.approx(1.0)
+    written = pickle.loads(pickle.dumps(clf)).estimator_
+    assert not written._removed_grad.any()
+    np.testing.assert_array_equal(written._w_hessian, live._w)  # the base is the released model
+    # the rebased Hessian is the remaining rows' at the released weights
+    np.testing.assert_allclose(
+        np.linalg.inv(written._hessian_inv[0]),
+        _hessian_at(live._w[0], np.hstack([X[1:], np.ones((len(X) - 1, 1))]), 1 / 10.0),
+        rtol=1e-8,
+        atol=1e-8,
+    )
+
+
+def _hessian_at(w, Z, reg):
+    from scipy.special import expit
+
+    a = expit(Z @ w)
+    return (Z * (a * (1 - a))[:, None]).T @ Z + reg * np.eye(Z.shape[1])
+
+
+def test_a_bare_estimator_copied_after_removals_asks_for_a_rebase():
+    X, y = _cancer()
+    X = MinMaxScaler().fit_transform(X)
+    clf = CertifiedLogisticRegression(C=10.0, random_state=0).fit(X, y)
+    assert clf.remove_rows(X[:2], y[:2])
+    copied = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(copied.predict_proba(X), clf.predict_proba(X))
+    with pytest.raises(ValueError, match=r"rebase\(X, y\)"):
+        copied.remove_rows(X[2:3], y[2:3])
+    copied.rebase(X[2:], y[2:])
+    assert copied.remove_rows(X[2:3], y[2:3])
+    measured = copied.gradient_residual(X[3:], y[3:])
+    assert (copied.residual_bound_ >= measured).all()
+    # a model copied before any removal keeps everything
+    fresh = pickle.loads(pickle.dumps(CertifiedLogisticRegression(C=10.0).fit(X, y)))
+    assert fresh.remove_rows(X[:1], y[:1])
 
 
 def test_multiclass_splits_the_guarantee_over_the_one_vs_rest_models():
