@@ -8,9 +8,11 @@ of the training-set size.
 from ._adapter import EstimatorAdapter
 from ._backends import UnsupportedEstimatorError, register_adapter
 from ._certificate import Certificate, HeldOutReference
+from ._certified import CertifiedLogisticRegression
 from ._classifier import UnlearnableClassifier
 from ._ledger import DeletionRecord, LedgerReport, PendingRequest, RetrainRecord, read_ledger
 from ._pipeline import forget_through_pipeline
+from ._reference import OutOfFoldReference
 from ._store import UnknownRowError, row_digest
 
 __version__ = "0.1.0.dev0"
@@ -32,9 +34,11 @@ def row_hash(row) -> str:  # type: ignore[no-untyped-def]
 
 __all__ = [
     "Certificate",
+    "CertifiedLogisticRegression",
     "DeletionRecord",
     "HeldOutReference",
     "LedgerReport",
+    "OutOfFoldReference",
     "PendingRequest",
     "RetrainRecord",
     "EstimatorAdapter",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -138,6 +138,10 @@ class EstimatorAdapter(ABC):
     #: Whether :meth:`remove_rows` makes the model exactly one that never
     #: learned the rows (then ``method="auto"`` serves requests with it).
     removes_rows_exactly: ClassVar[bool] = False
+
+    #: Whether the adapter has ``certified_removal(X, y) -> bool`` and
+    #: ``guarantee() -> dict``: removals with an (epsilon, delta) guarantee.
+    removes_rows_certified: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -271,6 +275,17 @@ class EstimatorAdapter(ABC):
                 f"{type(self).__name__} cannot take sample_weight for "
                 f"{type(self.estimator).__name__}."
             )
+
+    # ------------------------------------------------------------ persistence
+    def persisted(self, remaining: Callable[[], tuple[np.ndarray, np.ndarray]]) -> Any:
+        """The estimator to write when the meta-estimator is pickled.
+
+        ``remaining()`` gives the retained training rows, for a backend whose
+        fitted state must be recomputed from them so that nothing of a removed
+        row is written (the certified adapter). The default is the estimator
+        itself.
+        """
+        return self.estimator
 
     # ------------------------------------------------------------ rollback
     def snapshot(self, scope: str = TRAINING) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._adapter import EstimatorAdapter
+from ._certified import CertifiedAdapter
 from ._naive_bayes import CategoricalNBAdapter, CountingNBAdapter, GaussianNBAdapter
 from ._sklearn_adapters import MLPAdapter, PartialFitAdapter, SGDAdapter
 from ._skorch import SkorchAdapter
@@ -25,6 +26,7 @@ BUILTIN_ADAPTERS: tuple[type[EstimatorAdapter], ...] = (
     CountingNBAdapter,
     CategoricalNBAdapter,
     GaussianNBAdapter,
+    CertifiedAdapter,
     SkorchAdapter,
     PartialFitAdapter,
 )

@@ -15,15 +15,16 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from . import _scores
-from ._certificate import ADVANTAGE, COSINE, Certificate, HeldOutReference
+from ._certificate import ADVANTAGE, CALIBRATED, COSINE, Certificate, HeldOutReference
+from ._reference import OutOfFoldReference
 from .metrics import cosine_divergence
 
 #: The reference kinds, as a certificate names them.
-RETRAIN, MODEL, HELD_OUT = "retrain", "model", "held-out"
+RETRAIN, MODEL, HELD_OUT, OUT_OF_FOLD = "retrain", "model", "held-out", "out-of-fold"
 
 
 def reference_kind(reference: Any, y: np.ndarray | None) -> str:
-    """``"retrain"``, ``"held-out"`` or ``"model"``, after checking ``reference`` can be used.
+    """``"retrain"``, ``"held-out"``, ``"out-of-fold"`` or ``"model"``, if ``reference`` is usable.
 
     A classifier passed as the reference is checked separately
     (:func:`check_reference_model`), against the estimator's classes.
@@ -47,10 +48,17 @@ def reference_kind(reference: Any, y: np.ndarray | None) -> str:
         if y is None:
             raise ValueError("The HeldOutReference compares losses: pass the labels y.")
         return HELD_OUT
+    if isinstance(reference, OutOfFoldReference):
+        if y is None:
+            raise ValueError(
+                "The OutOfFoldReference tests the confidence in each row's label: pass y."
+            )
+        return OUT_OF_FOLD
     if not _scores.has_scores(reference):
         raise TypeError(
             "reference must be 'retrain', a fitted classifier with predict_proba or "
-            f"decision_function, or a HeldOutReference; got {type(reference).__name__}."
+            "decision_function, an OutOfFoldReference or a HeldOutReference; got "
+            f"{type(reference).__name__}."
         )
     return MODEL
 
@@ -67,7 +75,7 @@ def check_reference_model(reference: Any, classes: np.ndarray) -> None:
 
 def measure_for(kind: str) -> str:
     """The measure a certificate against a reference of ``kind`` reports."""
-    return ADVANTAGE if kind == HELD_OUT else COSINE
+    return {HELD_OUT: ADVANTAGE, OUT_OF_FOLD: CALIBRATED}.get(kind, COSINE)
 
 
 def divergences(model_proba: np.ndarray, reference_proba: np.ndarray) -> np.ndarray:
@@ -91,6 +99,31 @@ def certificate(
         threshold=None if threshold is None else float(threshold),
         model_version=model_version,
         guarantee=guarantee,
+    )
+
+
+def calibrated_certificate(
+    reference: OutOfFoldReference,
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    model_version: int,
+    guarantee: str,
+) -> Certificate:
+    """The per-row, two-sided test of a built :class:`OutOfFoldReference`, as a certificate."""
+    verdicts, z, _ = reference.test(model, X, y)
+    return Certificate(
+        divergences=z,
+        reference=OUT_OF_FOLD,
+        measure=CALIBRATED,
+        threshold=reference.z_critical,
+        model_version=model_version,
+        guarantee=guarantee,
+        verdicts=tuple(verdicts),
+        alpha=reference.alpha,
+        false_positive_rate=reference.false_positive_rate_,
+        reference_seconds=reference.build_seconds_,
     )
 
 

@@ -41,8 +41,18 @@ from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord, utc_now
 from ._locking import LOCK_ATTR, locked
-from ._methods import APPROXIMATE, EXACT, METHODS, Call, UnlearningMethod, method_class
+from ._methods import (
+    APPROXIMATE,
+    CERTIFIED,
+    EXACT,
+    METHODS,
+    Call,
+    Stop,
+    UnlearningMethod,
+    method_class,
+)
 from ._progress import announce, progress
+from ._reference import OutOfFoldReference
 from ._relabel import STRATEGIES
 from ._retraining import (
     certificate_retrain_refusal,
@@ -122,11 +132,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1",
         eta0=1.0)``.)
 
-    method : {"auto", "relabel", "exact"}, default="auto"
+    method : {"auto", "exact", "certified", "relabel"}, default="auto"
         How requests are served. ``"auto"`` is ``"exact"`` where the
-        estimator allows it (the naive Bayes family) and ``"relabel"``
-        otherwise. ``"exact"`` on another estimator is a ``ValueError``. The
-        relabeling parameters below apply to ``"relabel"`` only.
+        estimator allows it (the naive Bayes family), ``"certified"`` for
+        :class:`~sk_unlearn.CertifiedLogisticRegression` (one Newton step per
+        call within an (epsilon, delta) budget, a retraining beyond it) and
+        ``"relabel"`` otherwise. ``"exact"`` or ``"certified"`` on an
+        estimator that cannot serve it is a ``ValueError``. The relabeling
+        parameters below apply to ``"relabel"`` only.
 
     n_relabels : int, default=None
         Relabeled copies of a forgotten row per request. ``None`` means
@@ -164,7 +177,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         schedule for the SGD family (``C`` for ``PassiveAggressiveClassifier``),
         ``learning_rate_init`` for ``MLPClassifier``. ``"auto"`` is about 1% of
         the estimator's own step for the SGD family (1e-4 under the
-        ``"optimal"`` schedule, else ``0.01 * eta0``), ``0.1 *
+        ``"optimal"`` schedule, else ``0.01 * eta0``), ``0.03 *
         learning_rate_init`` for ``MLPClassifier`` and ``None`` for other
         estimators. ``None`` takes each step at the estimator's own training
         rate and schedule, which collapsed every model we measured. The
@@ -175,8 +188,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         mini-batch (the paper's second remedy against accuracy drift). Costs
         O(n_replay) per request. The defaults (``"auto"``, 32) were the
         settings closest to naive retraining in our sweep on MNIST with
-        ``SGDClassifier``, ``Perceptron`` and ``MLPClassifier``
-        (``benchmarks/results/tune_defaults.md``, docs/benchmarks.md).
+        ``SGDClassifier`` and ``Perceptron``
+        (``benchmarks/results/tune_defaults.md``); the ``MLPClassifier`` rate
+        was chosen against the calibrated certificate
+        (``benchmarks/results/choose_mlp_defaults.md``; docs/benchmarks.md).
 
     retrain_after : int or float, default=None
         Retrain from scratch on the retained rows once this many requests
@@ -210,6 +225,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     random_state : int, RandomState instance or None, default=None
         Controls the wrong labels and the replayed rows drawn per request.
+        Changing it with ``set_params`` after ``fit`` reseeds the draws at the
+        next :meth:`forget`.
 
     ledger_path : str, path-like or None, default=None
         A JSON Lines file to which every request and retraining is appended
@@ -443,17 +460,19 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ----------------------------------------------------------- forgetting
     @locked
-    def forget(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
-        """Forget training rows by random relabeling, one request per row.
+    def forget(
+        self, X: ArrayLike, y: ArrayLike, *, reference: OutOfFoldReference | None = None
+    ) -> UnlearnableClassifier:
+        """Forget training rows, one request per row.
 
-        Requests are served in order. Each is ``n_steps`` optimizer steps of
-        the wrapped estimator, each on ``n_relabels`` copies of the row
-        relabeled as ``relabel`` says plus ``n_replay`` retained rows of its
-        class, at ``unlearning_rate``; the row is then erased from the
-        retained rows and recorded in ``deletion_log_``. The call is
-        all-or-nothing: if any row is unknown or any step fails, the model,
-        the retained rows, the random state and ``deletion_log_`` are left
-        exactly as they were.
+        Requests are served in order, as ``method`` says: exactly (naive
+        Bayes), or by random relabeling: ``n_steps`` optimizer steps of the
+        wrapped estimator, each on ``n_relabels`` copies of the row relabeled
+        as ``relabel`` says plus ``n_replay`` retained rows of its class, at
+        ``unlearning_rate``. The row is then erased from the retained rows
+        and recorded in ``deletion_log_``. The call is all-or-nothing: if any
+        row is unknown or any step fails, the model, the retained rows, the
+        random state and ``deletion_log_`` are left exactly as they were.
 
         Parameters
         ----------
@@ -461,6 +480,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Rows to forget. Each must equal a retained training row.
         y : array-like of shape (n_requests,)
             The label each row was trained with.
+        reference : OutOfFoldReference, default=None
+            Calibrated stopping for relabeling: ``n_steps`` becomes a cap, and
+            each row's steps stop once the model's confidence in its label is
+            down to what models that never saw it give (a row already there
+            takes no step; a step that overshoots is retried at half the rate).
+            The reference is built on first use (see
+            :class:`OutOfFoldReference`); ``deletion_log_`` records the steps
+            each request took.
 
         Returns
         -------
@@ -498,6 +525,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self._validate_params()
+        if reference is not None and not isinstance(reference, OutOfFoldReference):
+            raise TypeError(
+                f"reference must be an OutOfFoldReference or None; got {type(reference).__name__}."
+            )
         with self._transaction() as tx:
             tx.stage("validate")
             X_arr: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
@@ -505,13 +536,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             adapter = self._adapter()
             method = self._method(adapter)
             method.check(adapter, self.classes_)
+            self._reseed_if_changed()
+            if reference is not None:
+                self._built(reference)
             tx.stage("locate")
             positions = self._store.locate(X_arr, y_arr)
             digests = [self._store.digest(p).hex() for p in positions]
             tx.begin(self._ledger, list(zip(digests, map(label_key, y_arr))))
             tx.snapshot(adapter, STEP, rng=self._rng)
             tx.stage("apply")
-            records, retrains = self._serve(method, adapter, X_arr, y_arr, positions)
+            records, retrains = self._serve(method, adapter, X_arr, y_arr, positions, reference)
             tx.commit(self._ledger, records, retrains)
             tx.commit_store(self._store, lambda: self._store.erase(positions))
             tx.stage("version")
@@ -637,11 +671,36 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> clf.retrain().certify(d.X_train[:20]).max  # the naive model itself
         0.0
         """
+        certificate = self._certificate(X, y, reference)
+        if certificate.guarantee == CERTIFIED:
+            terms = self._adapter().guarantee()  # type: ignore[attr-defined]
+            certificate = replace(
+                certificate,
+                epsilon=terms["epsilon"],
+                delta=terms["delta"],
+                budget=terms["budget"],
+                budget_spent=terms["budget_spent"],
+            )
+        return certificate
+
+    def _certificate(self, X: ArrayLike, y: ArrayLike | None, reference: Any) -> Certificate:
+        """The certificate ``certify`` returns, before the certified terms are added."""
         check_is_fitted(self)
         self._validate_params()
         X_checked = self._validated_X(X)
         y_arr = None if y is None else _validation.labels_for(y, len(X_checked), self.classes_)
         kind = _certify.reference_kind(reference, y_arr)
+        if kind == _certify.OUT_OF_FOLD:
+            assert y_arr is not None
+            self._built(reference)
+            return _certify.calibrated_certificate(
+                reference,
+                self.estimator_,
+                X_checked.astype(self._train_dtype, copy=False),
+                y_arr,
+                model_version=self.model_version_,
+                guarantee=self._guarantee(),
+            )
         if kind == _certify.MODEL:
             _certify.check_reference_model(reference, self.classes_)
         naive = self._naive_model() if kind == _certify.RETRAIN else None
@@ -867,6 +926,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # The reference cache is a second model: rebuilt on demand, never pickled.
         # The lock is per object: a copy gets its own on first use.
         state = dict(super().__getstate__())
+        if "estimator_" in state:
+            # A backend may write a copy recomputed from the retained rows, so that nothing of
+            # a removed row is in the file (certified removal's base state).
+            state["estimator_"] = self._adapter().persisted(self._store.in_learning_order)
         state.pop("_reference_cache", None)
         state.pop(LOCK_ATTR, None)
         state[FORMAT_KEY] = FORMAT_VERSION
@@ -988,6 +1051,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._store = store
         self._ledger = ledger
         self._rng = _generator(self.random_state)
+        self._rng_seeded_with = self.random_state
         self.n_forgotten_ = 0
         self.n_retrains_ = 0
         self._n_since_retrain = 0
@@ -1000,9 +1064,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.model_version_ = getattr(self, "model_version_", 0) + 1
 
     def _guarantee(self) -> str:
-        """``"exact"`` unless a removal since the last training from scratch was approximate."""
-        approximate = self._ledger.n_approximate_since(self._n_since_retrain)
-        return APPROXIMATE if approximate else EXACT
+        """The weakest tier among the removals since the last training from scratch."""
+        tiers = self._ledger.guarantees_since(self._n_since_retrain)
+        for tier in (APPROXIMATE, CERTIFIED):
+            if tier in tiers:
+                return tier
+        return EXACT
 
     def _call(self, positions: list[int]) -> Call:
         return Call(
@@ -1019,44 +1086,141 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X: np.ndarray,
         y: np.ndarray,
         positions: list[int],
+        reference: OutOfFoldReference | None = None,
     ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
         """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
         call = self._call(positions)
         method.start(adapter, call)
+        if method.serves_batches and reference is None:
+            served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
+            self._n_since_retrain += len(positions)
+            return self._records(method, served, y, positions, first=0, retrains=[])
+        stops = self._stops(reference, X, y)
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
         n = len(positions)
         for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
-            fields = method.serve(adapter, X[i], y[i])
+            fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
             self._n_since_retrain += 1
-            retrained = self._retrain_if_due(forgotten=positions[: i + 1])
-            if retrained:
-                request = self.n_forgotten_ + i + 1
-                retrains.append(retrain_record("retrain_after", request, self._n_trained_rows))
+            new, retrains = self._records(
+                method, [fields], y, positions, first=i, retrains=retrains
+            )
+            records += new
+            if new[0].retrained:
                 adapter = self._adapter()
                 method.start(adapter, replace(call, dtype=self._train_dtype))
-            records.append(
-                DeletionRecord(
-                    request=self.n_forgotten_ + i,
-                    row_hash=self._store.digest(positions[i]).hex(),
-                    label=label_key(y[i]),
-                    timestamp=utc_now(),
-                    method=method.name,
-                    guarantee=method.guarantee,
-                    retrained=retrained,
-                    **fields,
-                )
-            )
+                if stops is not None:  # the levels are on the new model's scale
+                    stops[i + 1 :] = self._stops(reference, X[i + 1 :], y[i + 1 :]) or []
         return records, retrains
+
+    def _records(
+        self,
+        method: UnlearningMethod,
+        served: list[dict[str, Any]],
+        y: np.ndarray,
+        positions: list[int],
+        *,
+        first: int,
+        retrains: list[RetrainRecord],
+    ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
+        """Records for requests ``first, first + 1, ...`` once the method served them.
+
+        A method that asked for retraining (``"retrain"`` in its fields: an
+        over-budget certified step) is served by one now; otherwise
+        ``retrain_after`` may retrain. Either way the rows forgotten so far in
+        the call are left out.
+        """
+        last = first + len(served)
+        asked = any([fields.pop("retrain", False) for fields in served])  # pop from every one
+        if asked:
+            self._retrain_without(positions[:last], required=True)
+            reason = "budget"
+        else:
+            reason = "retrain_after"
+        retrained = asked or self._retrain_if_due(forgotten=positions[:last])
+        if retrained:
+            after = self.n_forgotten_ + last
+            retrains = [*retrains, retrain_record(reason, after, self._n_trained_rows)]
+        records = [
+            DeletionRecord(
+                request=self.n_forgotten_ + first + j,
+                row_hash=self._store.digest(positions[first + j]).hex(),
+                label=label_key(y[first + j]),
+                timestamp=utc_now(),
+                method=method.name,
+                guarantee=EXACT if asked else method.guarantee,
+                retrained=retrained and j == len(served) - 1,
+                **fields,
+            )
+            for j, fields in enumerate(served)
+        ]
+        return records, retrains
+
+    def _reseed_if_changed(self) -> None:
+        """Reseed the generator if ``set_params`` changed ``random_state`` since it was seeded."""
+        seeded_with = getattr(self, "_rng_seeded_with", self.random_state)
+        same = seeded_with is self.random_state or (
+            isinstance(seeded_with, Integral)
+            and isinstance(self.random_state, Integral)
+            and seeded_with == self.random_state
+        )
+        if not same:
+            self._rng = _generator(self.random_state)
+            self._rng_seeded_with = self.random_state
+
+    def _stops(
+        self, reference: OutOfFoldReference | None, X: np.ndarray, y: np.ndarray
+    ) -> list[Stop] | None:
+        """Calibrated stopping levels of the requests, on the current model's scale."""
+        if reference is None:
+            return None
+        targets, floors = reference.stopping_levels(
+            self.estimator_, X.astype(self._train_dtype, copy=False), y
+        )
+        return [Stop(float(t), float(f)) for t, f in zip(targets, floors)]
+
+    def _built(self, reference: OutOfFoldReference) -> None:
+        """Build ``reference`` for this model's current training from scratch, unless it is."""
+        key = (self._ledger.fit_id, self.n_retrains_)
+        if reference.is_built_for(key):
+            return
+        X_cal = reference.X_calibration
+        if X_cal.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_calibration has {X_cal.shape[1]} features; the model has {self.n_features_in_}."
+            )
+        seen = int(self._store.contains(X_cal).sum())
+        if seen:
+            raise ValueError(
+                f"X_calibration holds {seen} row(s) the model trained on: calibration rows must "
+                "be rows no model saw (a validation or test split)."
+            )
+        X, y = self._store.in_learning_order()
+        n_models = reference.n_folds * reference.n_repeats
+        with announce(
+            f"building the out-of-fold reference ({n_models} trainings)", verbose=self.verbose
+        ):
+            reference.build(key, self.estimator, self.classes_, X, y, self.estimator_)
 
     def _retrain_if_due(self, forgotten: list[int]) -> bool:
         """Retrain on the rows not yet ``forgotten`` once ``retrain_after`` is reached."""
         threshold = retrain_threshold(self.retrain_after, self._n_trained_rows)
         if threshold is None or self._n_since_retrain < threshold:
             return False
+        return self._retrain_without(forgotten, required=False)
+
+    def _retrain_without(self, forgotten: list[int], *, required: bool) -> bool:
+        """Retrain on the retained rows but ``forgotten``; postpone (or, if ``required``, fail)
+        when some class would have no rows."""
         removed = [label_key(self._store.y[p]) for p in forgotten]
         missing = missing_classes(self._store.class_counts(), self.classes_, removed)
         if missing:
+            if required:
+                raise ValueError(
+                    f"This removal needs a retraining from scratch (its certified step is over "
+                    f"budget), which is impossible: {no_rows_message(missing)}. Nothing was "
+                    "forgotten."
+                )
             _warnings.warn(f"Retraining postponed: {no_rows_message(missing)}.")
             return False
         keep = np.ones(len(self._store), dtype=bool)

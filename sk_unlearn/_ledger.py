@@ -44,8 +44,9 @@ class DeletionRecord:
         When the request was served, ISO 8601 in UTC.
     method : str
         How it was served: ``"relabel"`` (optimizer steps on relabeled
-        mini-batches) or ``"exact"`` (the row's contribution subtracted from
-        the model's sufficient statistics).
+        mini-batches), ``"exact"`` (the row's contribution subtracted from
+        the model's sufficient statistics) or ``"certified"`` (a Newton step
+        within an (epsilon, delta) budget).
     n_relabels : int or None
         Number of relabeled copies in each mini-batch (``"relabel"`` only).
     n_replay : int or None
@@ -67,9 +68,11 @@ class DeletionRecord:
         Number of optimizer steps taken for the request (``"relabel"`` only).
     guarantee : str
         What the removal was when it was served: ``"exact"`` (the model is
-        then the one a fresh fit without the row gives) or ``"approximate"``
-        (random relabeling). An approximate removal becomes exact at the next
-        retraining from scratch (``retrained``, ``retrain_log_``).
+        then the one a fresh fit without the row gives, or a retraining served
+        it), ``"certified"`` (a certified Newton step: see
+        :class:`~sk_unlearn.CertifiedLogisticRegression`) or ``"approximate"``
+        (random relabeling). A certified or approximate removal becomes exact
+        at the next retraining from scratch (``retrained``, ``retrain_log_``).
     """
 
     request: int
@@ -113,8 +116,10 @@ class RetrainRecord:
     timestamp : str
         When it happened, ISO 8601 in UTC.
     reason : str
-        ``"retrain_after"`` (automatic, inside ``forget``), ``"certificate"``
-        (a certificate over ``max_divergence``) or ``"manual"``
+        ``"retrain_after"`` (automatic, inside ``forget``), ``"budget"`` (a
+        certified removal that would have exceeded its (epsilon, delta)
+        budget was served by retraining instead), ``"certificate"`` (a
+        certificate over ``max_divergence``) or ``"manual"``
         (:meth:`~sk_unlearn.UnlearnableClassifier.retrain`).
     n_retained : int
         Number of rows the model was retrained on.
@@ -423,6 +428,12 @@ class Ledger:
         self.retrains.append(record)
         if record.reason == "certificate":
             mark_latest_retrained(self.deletions)
+
+    def guarantees_since(self, n_since_retrain: int) -> set[str]:
+        """The tiers of the latest ``n_since_retrain`` served requests."""
+        if n_since_retrain <= 0:
+            return set()
+        return {r.guarantee for r in self.deletions[-n_since_retrain:]}
 
     def n_approximate_since(self, n_since_retrain: int) -> int:
         """How many of the latest ``n_since_retrain`` served requests were approximate."""

@@ -93,8 +93,9 @@ def certificate_retrain_refusal(
     if n_approximate == 0:
         return (
             "Certificate over max_divergence, but every removal since the model was last "
-            "trained from scratch was exact: retraining would give the same model, so it "
-            "is not retrained (is max_divergence below floating-point rounding?)."
+            "trained from scratch was exact or certified: it is not retrained on a "
+            "divergence (an exact model is the retrained one to rounding; a certified one "
+            "retrains by its own budget)."
         )
     if missing:
         return (

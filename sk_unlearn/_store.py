@@ -222,6 +222,16 @@ class RowStore:
 
         return self._claim(matching, y, self._explain_miss)
 
+    def contains(self, X: np.ndarray) -> np.ndarray:
+        """Per row of ``X``, whether a retained row has exactly its values."""
+        found = np.zeros(len(X), dtype=bool)
+        for i, row in enumerate(X):
+            candidates = self._by_hash.get(row_digest(row), [])
+            found[i] = any(
+                np.array_equal(self._X[p], row.astype(self._X.dtype)) for p in candidates
+            )
+        return found
+
     def locate_pending(
         self, digests: Sequence[bytes], y: Sequence[Hashable], requests: Sequence[int]
     ) -> list[int]:

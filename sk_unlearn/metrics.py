@@ -7,6 +7,11 @@
   :func:`learned_attack_auc`: membership inference on per-example losses.
 * :func:`make_unlearning_scorer`: one number per fitted candidate for
   ``GridSearchCV`` that rewards keeping accuracy and forgetting well.
+* :func:`logit_scaled_confidence`, :func:`forgetting_quality`,
+  :func:`challenge_score`, :func:`ulira_auc`: forgetting measured against
+  models retrained without the rows, over many seeds, as the NeurIPS 2023
+  unlearning challenge and U-LiRA measure it (see
+  :mod:`sk_unlearn.evaluation` for the harness that trains those models).
 
 Forgetting is judged against the naive model (retrained without the rows),
 never against "as low as possible": the target of a membership-inference AUC
@@ -29,10 +34,24 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from . import _scores, _validation
+from ._forgetting_quality import (
+    ForgettingQuality,
+    challenge_score,
+    forgetting_quality,
+    logit_scaled_confidence,
+    points_for,
+    ulira_auc,
+)
 
 _ROW_SUM_TOLERANCE = 1e-4
 
 __all__ = [
+    "ForgettingQuality",
+    "challenge_score",
+    "forgetting_quality",
+    "logit_scaled_confidence",
+    "points_for",
+    "ulira_auc",
     "class_probabilities",
     "cosine_divergence",
     "learned_attack_auc",

@@ -286,3 +286,14 @@ def test_certify_rejects_bad_input_and_changes_nothing(digits):
     with pytest.raises(ValueError, match="same length"):
         HeldOutReference(digits.X_test, digits.y_test[:3])
     assert state_bytes(clf) == before
+
+
+def test_the_held_out_verdict_is_two_sided(digits):
+    """Rows that look *less* like members than unseen rows are not certified either."""
+    X, y = digits.X_train, digits.y_train
+    clf = _sgd(max_divergence=0.1).fit(X, y)
+    wrong = (y[:40] + 1) % 10  # labels these rows never had: far higher loss than held-out rows
+    reference = HeldOutReference(digits.X_test, digits.y_test)
+    with pytest.warns(UserWarning, match="no removal was requested"):
+        cert = clf.certify(X[:40], wrong, reference=reference)
+    assert cert.mean < -0.5 and cert.within_threshold is False

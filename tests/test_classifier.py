@@ -178,7 +178,7 @@ def test_defaults_are_the_measured_ones(digits, recorded_batches):
         (SGDClassifier(), 1e-4),  # "optimal" schedule
         (SGDClassifier(learning_rate="constant", eta0=0.5), 0.005),
         (Perceptron(), 0.01),
-        (MLPClassifier(learning_rate_init=2e-3), 2e-4),
+        (MLPClassifier(learning_rate_init=2e-3), 6e-5),
         (MultinomialNB(), None),
     ],
 )

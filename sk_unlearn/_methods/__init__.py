@@ -8,13 +8,15 @@ estimator, else random relabeling.
 from __future__ import annotations
 
 from .._adapter import EstimatorAdapter
-from ._base import APPROXIMATE, CERTIFIED, EXACT, Call, UnlearningMethod
+from ._base import APPROXIMATE, CERTIFIED, EXACT, Call, Stop, UnlearningMethod
+from .certified import CertifiedRemoval
 from .exact import ExactRemoval
 from .relabel import RandomRelabeling
 
 #: The methods by name, most exact first (the order "auto" tries them in).
 METHODS: dict[str, type[UnlearningMethod]] = {
     ExactRemoval.name: ExactRemoval,
+    CertifiedRemoval.name: CertifiedRemoval,
     RandomRelabeling.name: RandomRelabeling,
 }
 
@@ -35,8 +37,10 @@ __all__ = [
     "EXACT",
     "METHODS",
     "Call",
+    "CertifiedRemoval",
     "ExactRemoval",
     "RandomRelabeling",
+    "Stop",
     "UnlearningMethod",
     "method_class",
 ]

@@ -26,6 +26,24 @@ APPROXIMATE = "approximate"
 
 
 @dataclass(frozen=True)
+class Stop:
+    """Where calibrated stopping ends one request's steps (raw confidence of its label).
+
+    Attributes
+    ----------
+    target : float
+        Steps stop once the row's confidence is at most this: the level of
+        models that never saw the row.
+    floor : float
+        A step that takes the confidence below this overshoots: it is undone
+        and retried at half the rate (or the request stops).
+    """
+
+    target: float
+    floor: float
+
+
+@dataclass(frozen=True)
 class Call:
     """What a method may use while it serves the requests of one ``forget`` call.
 
@@ -59,6 +77,10 @@ class UnlearningMethod(ABC):
     name: ClassVar[str]
     guarantee: ClassVar[str]
 
+    #: Whether :meth:`serve_batch` serves a whole call at once (then the
+    #: estimator hands it every request of a call together).
+    serves_batches: ClassVar[bool] = False
+
     @classmethod
     @abstractmethod
     def supports(cls, adapter: EstimatorAdapter) -> bool:
@@ -81,11 +103,24 @@ class UnlearningMethod(ABC):
         self.call = call
 
     @abstractmethod
-    def serve(self, adapter: EstimatorAdapter, x: np.ndarray, label: Any) -> dict[str, Any]:
+    def serve(
+        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+    ) -> dict[str, Any]:
         """Serve the request ``(x, label)``; return the ledger record's method fields.
+
+        ``stop`` (calibrated stopping) bounds the steps of methods that take
+        steps; exact methods ignore it. A ``"retrain": True`` entry asks the
+        estimator to serve the request by retraining from scratch instead (the
+        method applied nothing).
 
         The fields are those of :class:`~sk_unlearn.DeletionRecord` that
         describe how the request was served (``n_relabels``, ``n_replay``,
         ``unlearning_rate``, ``relabel``, ``n_steps``); ``method`` and
         ``guarantee`` are added from the class.
         """
+
+    def serve_batch(
+        self, adapter: EstimatorAdapter, X: np.ndarray, y: np.ndarray
+    ) -> list[dict[str, Any]]:
+        """Serve every request of a call at once (where :attr:`serves_batches`)."""
+        raise NotImplementedError

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._adapter import EstimatorAdapter
-from ._base import EXACT, UnlearningMethod
+from ._base import EXACT, Stop, UnlearningMethod
 
 
 class ExactRemoval(UnlearningMethod):
@@ -34,7 +34,9 @@ class ExactRemoval(UnlearningMethod):
                 f"{type(adapter.estimator).__name__} is not one. Use method='relabel'."
             )
 
-    def serve(self, adapter: EstimatorAdapter, x: np.ndarray, label: Any) -> dict[str, Any]:
+    def serve(
+        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+    ) -> dict[str, Any]:
         adapter.remove_rows(x[np.newaxis, :], np.asarray([label]))
         return {
             "n_relabels": None,

@@ -5,6 +5,14 @@ mini-batch built in named, overridable steps, in the spirit of skorch's
 ``train_step``/``get_loss``::
 
     copy_labels -> replay_rows -> build_batch -> take_step
+
+With calibrated stopping (a :class:`~sk_unlearn._methods.Stop` per request,
+from an :class:`~sk_unlearn.OutOfFoldReference`), ``n_steps`` becomes a cap:
+steps stop as soon as the row's confidence in its label is down to the level
+of models that never saw it, a row already there takes no step, and a step
+that overshoots far below that level is undone and retried at half the rate
+(at most ``MAX_HALVINGS`` times, then the request stops where it is). The
+cost per request stays bounded by the cap.
 """
 
 from __future__ import annotations
@@ -15,9 +23,13 @@ from typing import Any
 import numpy as np
 
 from .. import _validation
-from .._adapter import EstimatorAdapter
+from .._adapter import STEP, EstimatorAdapter
+from .._forgetting_quality import logit_scaled_confidence
 from .._relabel import STRATEGIES, relabel_batch
-from ._base import APPROXIMATE, Call, UnlearningMethod
+from ._base import APPROXIMATE, Call, Stop, UnlearningMethod
+
+#: How often an overshooting step is retried at half the rate before the request stops.
+MAX_HALVINGS = 3
 
 
 class RandomRelabeling(UnlearningMethod):
@@ -121,25 +133,63 @@ class RandomRelabeling(UnlearningMethod):
         X: np.ndarray,
         y: np.ndarray,
         sample_weight: np.ndarray | None,
+        rate: float | None = None,
     ) -> None:
-        """One optimizer step on the batch at the unlearning rate."""
+        """One optimizer step on the batch at the unlearning rate (or ``rate``)."""
+        rate = self.rate if rate is None else rate
         if sample_weight is None:  # adapters written before sample_weight existed
-            adapter.forget_step(X, y, self.rate)
+            adapter.forget_step(X, y, rate)
         else:
-            adapter.forget_step(X, y, self.rate, sample_weight=sample_weight)
+            adapter.forget_step(X, y, rate, sample_weight=sample_weight)
 
-    def serve(self, adapter: EstimatorAdapter, x: np.ndarray, label: Any) -> dict[str, Any]:
+    def confidence(self, adapter: EstimatorAdapter, x: np.ndarray, label: Any) -> float:
+        """The model's logit-scaled confidence in the row's label (one prediction)."""
+        column = np.searchsorted(self.call.classes, [label])
+        proba = adapter.class_probabilities(x[np.newaxis, :])
+        return float(logit_scaled_confidence(proba, column)[0])
+
+    def serve(
+        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+    ) -> dict[str, Any]:
         x = x.astype(self.call.dtype, copy=False)
-        n_replayed = 0
+        n_replayed, n_taken = 0, 0
         for _ in range(self.n_steps):
+            if stop is not None and self.confidence(adapter, x, label) <= stop.target:
+                break  # already at the level of models that never saw the row
             labels, weights = self.copy_labels(adapter, x, label)
             replay = self.replay_rows(label)
             n_replayed = len(replay[1])
-            self.take_step(adapter, *self.build_batch(x, labels, weights, replay))
+            batch = self.build_batch(x, labels, weights, replay)
+            if stop is None:
+                self.take_step(adapter, *batch)
+            elif not self._step_without_overshoot(adapter, batch, x, label, stop):
+                break
+            n_taken += 1
         return {
             "n_relabels": self.copies,
             "n_replay": n_replayed,
             "unlearning_rate": self.rate,
             "relabel": self.strategy.name,
-            "n_steps": self.n_steps,
+            "n_steps": n_taken,
         }
+
+    def _step_without_overshoot(
+        self,
+        adapter: EstimatorAdapter,
+        batch: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        x: np.ndarray,
+        label: Any,
+        stop: Stop,
+    ) -> bool:
+        """Take the step, halving the rate while it overshoots ``stop.floor``; False: none fit."""
+        rate = self.rate
+        for _ in range(MAX_HALVINGS + 1):
+            saved = adapter.snapshot(STEP)
+            self.take_step(adapter, *batch, rate=rate)
+            if self.confidence(adapter, x, label) >= stop.floor:
+                return True
+            adapter.restore(saved)
+            if rate is None:  # the estimator's own rate cannot be halved
+                return False
+            rate = rate / 2
+        return False
