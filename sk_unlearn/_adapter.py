@@ -124,7 +124,8 @@ class EstimatorAdapter(ABC):
     unlearning_optimizer : None, str or callable, default=None
         The meta-estimator's ``unlearning_optimizer``; only backends with a
         choice of optimizer accept anything but None (see
-        :meth:`check_unlearning_optimizer`).
+        :meth:`check_unlearning_optimizer`). ``"auto"`` becomes
+        :meth:`auto_unlearning_optimizer`.
     """
 
     #: Unique name of the adapter in the registry.
@@ -134,6 +135,11 @@ class EstimatorAdapter(ABC):
     #: default, also right for adapters written before the argument existed)
     #: makes ``relabel="soft"`` draw its copies' labels instead of weighting them.
     accepts_sample_weight: bool = False
+
+    #: Whether the estimator takes rows of any shape (images as ``(N, C, H,
+    #: W)``, say): then the meta-estimator keeps and passes them in that shape
+    #: instead of requiring 2-d ``X``.
+    accepts_nd_rows: ClassVar[bool] = False
 
     #: Whether :meth:`remove_rows` makes the model exactly one that never
     #: learned the rows (then ``method="auto"`` serves requests with it).
@@ -151,6 +157,8 @@ class EstimatorAdapter(ABC):
     ) -> None:
         self.estimator = estimator
         self.classes = classes
+        if isinstance(unlearning_optimizer, str) and unlearning_optimizer == "auto":
+            unlearning_optimizer = self.auto_unlearning_optimizer()
         self.unlearning_optimizer = unlearning_optimizer
 
     @classmethod
@@ -177,6 +185,14 @@ class EstimatorAdapter(ABC):
 
     def auto_unlearning_rate(self) -> float | None:
         """The rate ``unlearning_rate="auto"`` stands for (None: the estimator's own)."""
+        return None
+
+    def auto_unlearning_optimizer(self) -> Any:
+        """What ``unlearning_optimizer="auto"`` stands for: None, the estimator's own."""
+        return None
+
+    def auto_n_relabels(self) -> int | None:
+        """The copies per request ``n_relabels="auto"`` stands for (None: ``n_classes - 1``)."""
         return None
 
     # ------------------------------------------------------------ learning

@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _certify, _durability, _validation, _warnings
 from ._adapter import STEP, TRAINING, EstimatorAdapter
@@ -141,9 +141,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator that cannot serve it is a ``ValueError``. The relabeling
         parameters below apply to ``"relabel"`` only.
 
-    n_relabels : int, default=None
+    n_relabels : int, "auto" or None, default="auto"
         Relabeled copies of a forgotten row per request. ``None`` means
-        ``n_classes - 1``, as in the paper. Must not exceed ``n_classes - 1``.
+        ``n_classes - 1``, as in the paper. ``"auto"`` is ``n_classes - 1``
+        for the scikit-learn estimators and 1 for skorch nets (measured: see
+        the user guide). Must not exceed ``n_classes - 1``.
 
     relabel : {"uniform", "boundary", "soft"}, default="soft"
         How the copies are labeled (see the user guide, "Choosing a
@@ -199,10 +201,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         length ``l``). A float in (0, 1) is a fraction of the rows the model
         was trained on. ``None`` never retrains automatically.
 
-    unlearning_optimizer : None, str or callable, default=None
+    unlearning_optimizer : None, str or callable, default="auto"
         The optimizer that takes the unlearning step, for backends that have
         a choice (skorch). ``None`` is the estimator's own training optimizer
-        at ``unlearning_rate``, its state carried on. A torch optimizer name
+        at ``unlearning_rate``, its state carried on. ``"auto"`` is a fresh
+        ``"sgd"`` for skorch nets and the estimator's own optimizer (``None``)
+        for the scikit-learn estimators. A torch optimizer name
         (``"sgd"``, ``"adam"``, ``"adadelta"``, ...) or a factory called as
         ``factory(params, lr=unlearning_rate)`` builds a separate optimizer,
         fresh for every request (no state is shared between requests or with
@@ -246,7 +250,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The class labels.
 
     n_features_in_ : int
-        Number of features seen during ``fit``.
+        Number of features seen during ``fit`` (for rows of more than one
+        dimension, the number of values in a row).
+
+    row_shape_ : tuple of int
+        The shape of one row: ``(n_features_in_,)``, or e.g. ``(1, 28, 28)``
+        for images passed to a skorch net as ``(N, 1, 28, 28)``. Every later
+        ``X`` must have rows of this shape.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
@@ -312,10 +322,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     True
     """
 
+    row_shape_: tuple[int, ...]
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "method": [StrOptions({"auto", *METHODS})],
-        "n_relabels": [Interval(Integral, 1, None, closed="left"), None],
+        "n_relabels": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "unlearning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
         "relabel": [StrOptions(set(STRATEGIES))],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
@@ -337,13 +349,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator: Any,
         *,
         method: str = "auto",
-        n_relabels: int | None = None,
+        n_relabels: int | str | None = "auto",
         relabel: str = "soft",
         n_steps: int = 1,
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
         retrain_after: int | float | None = None,
-        unlearning_optimizer: Any = None,
+        unlearning_optimizer: Any = "auto",
         max_divergence: float | None = None,
         verbose: int = 0,
         random_state: int | np.random.RandomState | None = None,
@@ -383,16 +395,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         with self._transaction() as tx:
             tx.stage("validate")
-            X_arr, y_arr = validate_data(self, X, y, dtype=_validation.DTYPES)
+            estimator = clone(self.estimator)
+            X_arr, y_arr = self._rows_and_labels(X, y, reset=True, estimator=estimator)
             check_classification_targets(y_arr)
             classes = unique_labels(y_arr)
-            estimator = clone(self.estimator)
             adapter = self._adapter(estimator, classes)
             self._method(adapter).check(adapter, classes)
             adapter.check_settings()
             tx.stage("apply")
             adapter.fit(X_arr, y_arr)
-            store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
+            store = RowStore(X_arr.shape[1:], X_arr.dtype, classes.dtype)
             store.add(X_arr, y_arr)
             ledger = Ledger(uuid.uuid4().hex)
             tx.record_fit(ledger, len(store))
@@ -428,11 +440,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         first_call = not self.__sklearn_is_fitted__()
         with self._transaction() as tx:
             tx.stage("validate")
-            X_arr, y_arr = validate_data(self, X, y, dtype=_validation.DTYPES, reset=first_call)
+            estimator = clone(self.estimator) if first_call else self.estimator_
+            X_arr, y_arr = self._rows_and_labels(X, y, reset=first_call, estimator=estimator)
             check_classification_targets(y_arr)
             known = _validation.partial_fit_classes(classes, None if first_call else self.classes_)
             _validation.check_known_labels(y_arr, known)
-            estimator = clone(self.estimator) if first_call else self.estimator_
             adapter = self._adapter(estimator, known)
             if first_call:
                 self._method(adapter).check(adapter, known)
@@ -443,7 +455,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             train_dtype = X_arr.dtype if first_call else self._train_dtype
             adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
             if first_call:
-                store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
+                store = RowStore(X_arr.shape[1:], X_arr.dtype, known.dtype)
                 ledger = Ledger(uuid.uuid4().hex)
                 tx.record_fit(ledger, 0)
             else:
@@ -531,8 +543,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         with self._transaction() as tx:
             tx.stage("validate")
-            X_arr: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
-            y_arr = _validation.labels_for(y, X_arr.shape[0], self.classes_)
+            X_arr = self._rows(X, reset=False)
+            y_arr = _validation.labels_for(_validation.as_array(y), X_arr.shape[0], self.classes_)
             adapter = self._adapter()
             method = self._method(adapter)
             method.check(adapter, self.classes_)
@@ -946,8 +958,54 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # ------------------------------------------------------------ predicting
     def _validated_X(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
-        X_checked: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
-        return X_checked
+        return self._rows(X, reset=False)
+
+    def _rows(self, X: Any, *, reset: bool) -> np.ndarray:
+        """``X`` validated (see :meth:`_rows_and_labels`)."""
+        X_arr, _ = self._checked(X, None, labels=False, reset=reset, estimator=None)
+        return X_arr
+
+    def _rows_and_labels(
+        self, X: Any, y: Any, *, reset: bool, estimator: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` and ``y`` validated: 2-d as scikit-learn validates them, or N-d rows.
+
+        A backend that takes rows of any shape (skorch: images, say) gets them
+        in that shape; ``n_features_in_`` counts their values and
+        ``row_shape_`` keeps the shape, which later calls must match. Torch
+        tensors are taken as arrays.
+        """
+        X_arr, y_arr = self._checked(X, y, labels=True, reset=reset, estimator=estimator)
+        assert y_arr is not None
+        return X_arr, y_arr
+
+    def _checked(
+        self, X: Any, y: Any, *, labels: bool, reset: bool, estimator: Any
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        X = _validation.as_array(X)
+        if labels:
+            y = _validation.as_array(y)
+        target = estimator if estimator is not None else self.estimator_
+        kwargs: dict[str, Any] = {"dtype": _validation.DTYPES, "reset": reset}
+        if _validation.n_dims(X) > 2 and adapter_for(target).accepts_nd_rows:
+            rows = check_array(X, allow_nd=True, dtype=_validation.DTYPES)
+            if not reset:
+                _validation.check_row_shape(rows.shape[1:], self.row_shape_)
+            flat = rows.reshape(len(rows), -1)
+            if labels:
+                _, y = validate_data(self, flat, y, **kwargs)
+            else:
+                validate_data(self, flat, **kwargs)
+            X_arr = rows
+        elif labels:
+            X_arr, y = validate_data(self, X, y, **kwargs)
+        else:
+            X_arr = validate_data(self, X, **kwargs)
+        if reset:
+            self.row_shape_ = tuple(X_arr.shape[1:])
+        else:
+            _validation.check_row_shape(X_arr.shape[1:], self.row_shape_)
+        return X_arr, (y if labels else None)
 
     @locked
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -1185,9 +1243,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if reference.is_built_for(key):
             return
         X_cal = reference.X_calibration
-        if X_cal.shape[1] != self.n_features_in_:
+        if X_cal.shape[1:] != self.row_shape_:
             raise ValueError(
-                f"X_calibration has {X_cal.shape[1]} features; the model has {self.n_features_in_}."
+                f"X_calibration has rows of shape {X_cal.shape[1:]}; the model was trained on "
+                f"rows of shape {self.row_shape_}."
             )
         seen = int(self._store.contains(X_cal).sum())
         if seen:
