@@ -50,7 +50,7 @@ def make_cnn(**kwargs):
 @pytest.fixture
 def images(digits):
     def shaped(X):
-        return (X / 16).astype(np.float32).reshape(-1, 1, 8, 8)
+        return X.astype(np.float32).reshape(-1, 1, 8, 8)  # digits come scaled to [0, 1]
 
     return shaped(digits.X_train), digits.y_train, shaped(digits.X_test), digits.y_test
 
@@ -146,3 +146,42 @@ def test_scikit_learn_estimators_still_refuse_images(images):
     X, y, _, _ = images
     with pytest.raises(ValueError, match="dim 4"):
         UnlearnableClassifier(SGDClassifier()).fit(X, y)
+
+
+def test_the_paper_cnn_on_28x28_images_through_the_life_cycle(digits):
+    """MnistCNN at MNIST's size: digits upsampled to (N, 1, 28, 28), as MNIST images come."""
+    from sk_unlearn.nets import MnistCNN
+
+    def as_28x28(X):  # each pixel 3x3, then a 2-pixel border: 8 * 3 + 4 = 28
+        images = np.kron(X.reshape(-1, 8, 8), np.ones((3, 3)))
+        return np.pad(images, ((0, 0), (2, 2), (2, 2)))[:, None].astype(np.float32)
+
+    X, y = as_28x28(digits.X_train[:300]), digits.y_train[:300]
+    X_test, y_test = as_28x28(digits.X_test[:200]), digits.y_test[:200]
+    net = NeuralNetClassifier(
+        MnistCNN,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adadelta,
+        lr=1.0,
+        max_epochs=4,
+        batch_size=32,
+        train_split=None,
+        verbose=0,
+    )
+    torch.manual_seed(0)
+    search = GridSearchCV(
+        UnlearnableClassifier(net, random_state=0),
+        {"unlearning_rate": [1e-3, 1e-2]},
+        cv=2,
+    ).fit(X, y)
+    clf = search.best_estimator_
+    assert clf.row_shape_ == (1, 28, 28) and clf.score(X_test, y_test) > 0.7
+    clf.forget(X[:2], y[:2])
+    assert clf.n_retained_ == len(y) - 2 and clf.n_forgotten_ == 2
+    assert clf.certify(X[:2]).n_rows == 2
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict(X_test), clf.predict(X_test))
+    restored.retrain()
+    assert restored.n_retrains_ == 1 and restored.score(X_test, y_test) > 0.7
+    with pytest.raises(ValueError, match=r"shape"):
+        restored.forget(X[2:3].reshape(1, -1), y[2:3])  # flat rows: not this model's shape
