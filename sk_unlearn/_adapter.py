@@ -303,6 +303,26 @@ class EstimatorAdapter(ABC):
         """
         return self.estimator
 
+    def finite(self) -> bool:
+        """Whether every fitted floating-point array of the estimator is finite.
+
+        Fitted arrays are the attributes ending in ``_`` (``coef_``,
+        ``coefs_``, ...), arrays or lists of arrays. A step at an absurd rate
+        can leave NaN or infinite weights that every later call trips over;
+        the meta-estimator checks this after every step and rolls back.
+        """
+        for name, value in vars(self.estimator).items():
+            if not name.endswith("_") or name.startswith("_"):
+                continue
+            for array in value if isinstance(value, (list, tuple)) else (value,):
+                if (
+                    isinstance(array, np.ndarray)
+                    and array.dtype.kind in "fc"
+                    and not np.isfinite(array).all()
+                ):
+                    return False
+        return True
+
     # ------------------------------------------------------------ rollback
     def snapshot(self, scope: str = TRAINING) -> Any:
         """Everything a change of ``scope`` may alter, for :meth:`restore`.

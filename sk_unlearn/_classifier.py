@@ -238,8 +238,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "started", then "completed" or "aborted"). It holds row hashes and
         labels, never row values. Several models (e.g. clones) may share a
         file: every line names its model's fit. ``None`` keeps the ledger in
-        memory only (``deletion_log_``, ``retrain_log_``). See
-        :meth:`verify_ledger`, :meth:`recover` and docs/reliability.md.
+        memory only (``deletion_log_``, ``retrain_log_``). A relative path
+        is resolved once, against the working directory at the first call
+        that uses it (``fit``, usually): a later ``os.chdir`` does not move
+        the ledger. See :meth:`verify_ledger`, :meth:`recover` and
+        docs/reliability.md.
 
     Attributes
     ----------
@@ -842,6 +845,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         _durability.save(self, path)
+        self._saved_to = os.path.abspath(os.fspath(path))  # where verify_ledger looks for leftovers
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, recover: bool = False) -> UnlearnableClassifier:
@@ -871,6 +875,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             If the file holds something else.
         """
         clf: UnlearnableClassifier = _durability.load(path, cls)
+        clf._saved_to = os.path.abspath(os.fspath(path))
         if clf.ledger_path is not None and hasattr(clf, "_ledger"):
             if recover:
                 clf.recover()
@@ -898,7 +903,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             (a torn last line is ignored and reported).
         """
         check_is_fitted(self)
-        return _durability.verify(self._ledger, self.ledger_path)
+        report = _durability.verify(self._ledger, self._ledger_file())
+        removed = _durability.remove_leftovers(getattr(self, "_saved_to", None))
+        return replace(report, removed_leftovers=removed) if removed else report
 
     @locked
     def recover(self) -> LedgerReport:
@@ -943,6 +950,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             # a removed row is in the file (certified removal's base state).
             state["estimator_"] = self._adapter().persisted(self._store.in_learning_order)
         state.pop("_reference_cache", None)
+        state.pop("_saved_to", None)  # where this copy was saved: the loader's to say
         state.pop(LOCK_ATTR, None)
         state[FORMAT_KEY] = FORMAT_VERSION
         # pickle walks the returned state only after this method (and the lock)
@@ -982,7 +990,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _checked(
         self, X: Any, y: Any, *, labels: bool, reset: bool, estimator: Any
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        X = _validation.as_array(X)
+        X = _validation.refuse_strings(_validation.as_array(X))
         if labels:
             y = _validation.as_array(y)
         target = estimator if estimator is not None else self.estimator_
@@ -1084,7 +1092,33 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # -------------------------------------------------- private orchestration
     def _transaction(self) -> Transaction:
         """A transaction over this estimator's whole state (see ``_transaction``)."""
-        return Transaction(self.__dict__, ledger_path=self.ledger_path)
+        resolved = self._resolved_ledger_path()
+        tx = Transaction(self.__dict__, ledger_path=None if resolved is None else resolved[1])
+        # Kept only if the call succeeds (the transaction restores the attributes otherwise).
+        self._ledger_resolved = resolved
+        return tx
+
+    def _ledger_file(self) -> str | None:
+        """``ledger_path`` as an absolute path (see :meth:`_resolved_ledger_path`)."""
+        resolved = self._resolved_ledger_path()
+        return None if resolved is None else resolved[1]
+
+    def _resolved_ledger_path(self) -> tuple[str, str] | None:
+        """``(ledger_path as given, as an absolute path)``, resolved when first used.
+
+        A relative path is resolved against the working directory of the
+        first successful call that writes the ledger with it (``fit``,
+        usually), and stays so: a later ``os.chdir`` does not move the
+        ledger, and neither does loading the pickled model elsewhere.
+        scikit-learn's contract keeps the parameter itself as given.
+        """
+        if self.ledger_path is None:
+            return None
+        given = os.fspath(self.ledger_path)
+        resolved: tuple[str, str] | None = self.__dict__.get("_ledger_resolved")
+        if resolved is None or resolved[0] != given:
+            resolved = (given, os.path.abspath(given))
+        return resolved
 
     def _adapter(
         self, estimator: Any = None, classes: np.ndarray | None = None
@@ -1151,6 +1185,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         method.start(adapter, call)
         if method.serves_batches and reference is None:
             served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
+            _check_finite(adapter, "the call's requests", X[:1])
             self._n_since_retrain += len(positions)
             return self._records(method, served, y, positions, first=0, retrains=[])
         stops = self._stops(reference, X, y)
@@ -1159,6 +1194,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n = len(positions)
         for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
             fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
+            _check_finite(adapter, f"request {i} of the call", X[i : i + 1])
             self._n_since_retrain += 1
             new, retrains = self._records(
                 method, [fields], y, positions, first=i, retrains=retrains
@@ -1344,3 +1380,21 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         naive = self._fresh_fit()
         self._reference_cache = (key, naive)
         return naive
+
+
+def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray) -> None:
+    """Fail (so the transaction rolls back) if serving ``what`` broke the model.
+
+    Broken: a non-finite weight, or non-finite probabilities on ``rows`` (the
+    row just served: finite but huge weights overflow there first).
+    """
+    broken = "weights" if not adapter.finite() else None
+    if broken is None and adapter.has_class_scores():
+        if not np.isfinite(adapter.class_probabilities(rows)).all():
+            broken = "predictions"
+    if broken is not None:
+        raise FloatingPointError(
+            f"Serving {what} left the model with non-finite {broken} (NaN or infinity), as a "
+            "step at too large an unlearning_rate does; the call was rolled back and nothing "
+            "changed. Use a smaller unlearning_rate."
+        )

@@ -9,9 +9,10 @@ holds row hashes and labels, never row values.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -189,6 +190,18 @@ class LedgerReport:
     torn_tail : bool
         The file ended in a partial line (a crash while writing it); that
         line is ignored.
+    torn_lines : tuple of int
+        Line numbers (from 1) of every partial line in the file, the last
+        one included: what a crash, a full disk or a file-size limit cut
+        short while it was being written. A later append starts on a fresh
+        line, so a partial line never joins a complete one; partial lines
+        are ignored (nothing a partial line describes was applied: the
+        model changes only after its lines are written in full).
+    removed_leftovers : tuple of str
+        Temporary files an interrupted :meth:`~sk_unlearn.UnlearnableClassifier.save`
+        of this model left beside the file it was last saved to or loaded
+        from, removed by this check (each held a full copy of the model,
+        retained rows included).
     """
 
     path: str
@@ -198,11 +211,21 @@ class LedgerReport:
     pending: tuple[PendingRequest, ...]
     mismatched: tuple[int, ...]
     torn_tail: bool
+    torn_lines: tuple[int, ...] = field(default=())
+    removed_leftovers: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
         """True when every request in the file is applied and vice versa."""
         return not self.pending and not self.mismatched
+
+
+class LedgerError(ValueError):
+    """A ledger file holds a line that no ledger writes (it was edited, or is not a ledger).
+
+    A partial line (a torn write) is not an error: it is reported in
+    :attr:`LedgerReport.torn_lines` and ignored.
+    """
 
 
 def utc_now() -> str:
@@ -216,46 +239,121 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def append_events(path: str | os.PathLike[str], events: list[dict[str, Any]]) -> None:
-    """Append ``events`` to a JSON Lines file as one write, then flush and fsync.
+def append_events(path: str | os.PathLike[str], events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Append ``events`` to a JSON Lines file, then fsync; all of them or none.
 
-    The lines go out in a single ``os.write`` on a file opened with
-    ``O_APPEND`` under an exclusive ``flock`` (where available), so writers
-    sharing the file never interleave within a line.
+    The lines go out on a file opened with ``O_APPEND`` under an exclusive
+    ``flock`` (where available), so writers sharing the file never
+    interleave within a line. Two rules keep the file readable after any
+    torn write:
+
+    * if the file does not end with a newline (a writer died mid-line, or
+      the machine lost power), the append starts with one, so the fragment
+      stays a line of its own (reported as torn by :func:`read_events`)
+      and never joins the new line;
+    * if anything fails once writing has begun (a short write on a full
+      disk, a file-size limit, an fsync error, an interrupt), the file is
+      truncated back to where this append began, under the same lock,
+      and the error is raised: the lines are in the file in full, or not
+      at all.
+
+    Returns
+    -------
+    start, end : int
+        Byte offsets of the appended lines in the file (for :func:`retract`).
     """
     data = "".join(
         json.dumps(e, default=_json_default, separators=(",", ":")) + "\n" for e in events
     ).encode()
-    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(os.fspath(path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
+        start = os.fstat(fd).st_size
+        if start and os.pread(fd, 1, start - 1) != b"\n":
+            data = b"\n" + data  # close off a torn fragment
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                if written == 0:  # pragma: no cover - POSIX write returns > 0 or raises
+                    raise OSError(errno.EIO, "the ledger file took no more bytes")
+                view = view[written:]
+            os.fsync(fd)
+        except BaseException:
+            _truncate(fd, start)
+            raise
+        return start, start + len(data)
     finally:
         os.close(fd)  # also releases the flock
 
 
-def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], bool]:
-    """The events of a ledger file, and whether its last line was torn.
+def _truncate(fd: int, size: int) -> None:
+    """Cut the file back to ``size`` bytes (best effort: the caller is already failing)."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass
 
-    A last line without its newline (a crash while writing) is ignored; any
-    other unreadable line raises ``ValueError``.
+
+def retract(path: str | os.PathLike[str], span: tuple[int, int]) -> bool:
+    """Remove lines :func:`append_events` wrote at ``span``, if nothing was appended since.
+
+    The last resort of a failing call whose "aborted" lines could not be
+    written: its "started" lines must not stay in the file as requests to
+    serve. Returns whether they were removed.
+    """
+    try:
+        fd = os.open(os.fspath(path), os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_size != span[1]:
+            return False  # another writer appended after them
+        os.ftruncate(fd, span[0])
+        os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[int], bool]:
+    """The events of a ledger file, the numbers of its torn lines, and whether the last is one.
+
+    A line is torn when a write was cut short (a crash, a full disk, a size
+    limit): the file's last line when it lacks its newline, and any line
+    that is not complete JSON (every line a ledger writes is one JSON
+    object, and no proper prefix of one parses). Torn lines are left out
+    and their numbers reported. A line that parses but is not a ledger event
+    (not an object with an ``"event"`` and a ``"fit"``) raises
+    :class:`LedgerError`.
     """
     with open(path, "rb") as f:
         data = f.read()
     lines = data.split(b"\n")
-    torn = lines[-1] != b""
-    events = []
-    for number, line in enumerate(lines[:-1], start=1):
+    torn_tail = lines[-1] != b""
+    lines.pop()  # b"" when the file ends with a newline, as it should
+    events, torn = [], []
+    for number, line in enumerate(lines, start=1):
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{os.fspath(path)}:{number} is not a ledger line: {exc}") from exc
-    return events, torn
+            event = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            torn.append(number)
+            continue
+        if not (isinstance(event, dict) and "event" in event and "fit" in event):
+            raise LedgerError(
+                f"{os.fspath(path)}:{number} is not a ledger line: a ledger writes one JSON "
+                f"object with an 'event' and a 'fit' per line, not {line[:60]!r}."
+            )
+        events.append(event)
+    if torn_tail:
+        torn.append(len(lines) + 1)
+    return events, torn, torn_tail
 
 
 def read_ledger(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -320,21 +418,28 @@ class Ledger:
         # The file this object last wrote to; not pickled, so a loaded or
         # copied model first writes a "resumed" line saying where it stands.
         self._synced_path: str | None = None
+        # Where the latest phase one's lines lie in the file, for abort().
+        self._begun: tuple[int, int] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_synced_path"] = None
+        state["_begun"] = None
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"_begun": None, **state})  # pickles from before _begun
+
     # -------------------------------------------------------------- writing
-    def _write(self, path: Any, events: list[dict[str, Any]]) -> None:
+    def _write(self, path: Any, events: list[dict[str, Any]]) -> tuple[int, int] | None:
         if path is None:
-            return
+            return None
         target = os.fspath(path)
         if self._synced_path != target:
             events = [self._event("resumed", n_served=len(self.deletions)), *events]
-        append_events(target, events)
+        span = append_events(target, events)
         self._synced_path = target
+        return span
 
     def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
         return {"event": kind, "fit": self.fit_id, "time": utc_now(), **fields}
@@ -363,7 +468,8 @@ class Ledger:
     def begin(self, path: Any, requests: list[tuple[str, Any]]) -> None:
         """Phase one: record ``(row_hash, label)`` requests as started."""
         first = len(self.deletions)
-        self._write(
+        self._begun = None
+        self._begun = self._write(
             path,
             [
                 self._event("started", request=first + i, row_hash=h, label=label)
@@ -372,15 +478,23 @@ class Ledger:
         )
 
     def abort(self, path: Any, n_requests: int) -> None:
-        """Record that the started requests were rolled back (best effort)."""
+        """Record that the started requests were rolled back.
+
+        The "aborted" lines are appended; if that fails too (a full disk),
+        the "started" lines are removed instead, when nothing was appended
+        after them. Only if both fail (and then another writer shares the
+        file) do they stay, as requests :meth:`verify` reports pending.
+        """
         first = len(self.deletions)
+        begun, self._begun = self._begun, None
         try:
             self._write(
                 path,
                 [self._event("aborted", request=first + i) for i in range(n_requests)],
             )
         except OSError:
-            pass  # the request is then reported as started, never as served
+            if path is not None and begun is not None:
+                retract(path, begun)
 
     def mark(self) -> tuple[int, int, DeletionRecord | None]:
         """Where the in-memory records stand now, for :meth:`revoke`."""
@@ -445,34 +559,21 @@ class Ledger:
     def verify(self, path: Any) -> LedgerReport:
         """Compare this ledger (the model's) with the file at ``path``."""
         try:
-            events, torn = read_events(path)
+            events, torn, torn_tail = read_events(path)
         except FileNotFoundError:  # nothing written yet: every served request is missing
-            events, torn = [], False
+            events, torn, torn_tail = [], [], False
         current: dict[int, dict[str, Any]] = {}
         carried: list[dict[str, Any]] = []  # unapplied requests from before a "resumed"
         for event in events:
             if event.get("fit") != self.fit_id:
                 continue
-            kind = event["event"]
-            if kind == "fit":
-                current, carried = {}, []
-            elif kind == "resumed":
-                cut = event["n_served"]
-                for n in sorted(k for k in current if k >= cut):
-                    entry = current.pop(n)
-                    if entry["status"] in ("started", "completed"):
-                        carried.append(entry)
-            elif kind == "started":
-                current[event["request"]] = {
-                    "request": event["request"],
-                    "row_hash": event["row_hash"],
-                    "label": event["label"],
-                    "status": "started",
-                }
-            elif kind in ("completed", "aborted") and event.get("request") in current:
-                current[event["request"]]["status"] = kind
-                if kind == "completed":
-                    _settle(carried, event["row_hash"], event["label"])
+            try:
+                _replay(event, current, carried)
+            except (KeyError, TypeError) as exc:
+                raise LedgerError(
+                    f"{os.fspath(path)} has a {event.get('event')!r} line that no ledger writes "
+                    f"(missing or malformed field {exc}): {event}"
+                ) from exc
         n_served = len(self.deletions)
         mismatched = tuple(
             r.request
@@ -493,8 +594,36 @@ class Ledger:
             n_logged=n_served - len(mismatched),
             pending=pending,
             mismatched=mismatched,
-            torn_tail=torn,
+            torn_tail=torn_tail,
+            torn_lines=tuple(torn),
         )
+
+
+def _replay(
+    event: dict[str, Any], current: dict[int, dict[str, Any]], carried: list[dict[str, Any]]
+) -> None:
+    """Apply one of the model's events to the requests read so far (in place)."""
+    kind = event["event"]
+    if kind == "fit":
+        current.clear()
+        carried.clear()
+    elif kind == "resumed":
+        cut = event["n_served"]
+        for n in sorted(k for k in current if k >= cut):
+            entry = current.pop(n)
+            if entry["status"] in ("started", "completed"):
+                carried.append(entry)
+    elif kind == "started":
+        current[event["request"]] = {
+            "request": event["request"],
+            "row_hash": event["row_hash"],
+            "label": event["label"],
+            "status": "started",
+        }
+    elif kind in ("completed", "aborted") and event.get("request") in current:
+        current[event["request"]]["status"] = kind
+        if kind == "completed":
+            _settle(carried, event["row_hash"], event["label"])
 
 
 def _settle(carried: list[dict[str, Any]], row_hash: str, label: Any) -> None:

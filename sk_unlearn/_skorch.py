@@ -303,6 +303,17 @@ class SkorchAdapter(EstimatorAdapter):
             finally:
                 optimizer.zero_grad(set_to_none=True)
 
+    def finite(self) -> bool:
+        """Whether every weight of every registered module and criterion is finite."""
+        import torch
+
+        return all(
+            bool(torch.isfinite(p).all())
+            for module in _torch_modules(self.estimator)
+            for p in module.parameters()
+            if p.is_floating_point()
+        )
+
     # ----------------------------------------------------------- rollback
     def snapshot(self, scope: str = STEP) -> Any:
         """What the coming change may alter, for :meth:`restore`.

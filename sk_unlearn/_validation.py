@@ -38,6 +38,34 @@ def as_array(values: Any) -> Any:
     return values
 
 
+def refuse_strings(X: Any) -> Any:
+    """``X`` unchanged, unless it holds strings or bytes: then ``ValueError``.
+
+    scikit-learn refuses them where it asks for numeric data
+    (``check_array(dtype="numeric")``); the wrapper asks for floats, which
+    would silently parse ``"1.5"``. A row is not a string of digits.
+
+    Examples
+    --------
+    >>> from sk_unlearn._validation import refuse_strings
+    >>> refuse_strings([[1.0, 2.0]])
+    [[1.0, 2.0]]
+    >>> refuse_strings([["1.0", "2.0"]])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype='numeric' is not compatible with arrays of bytes/strings. ...
+    """
+    dtype = getattr(X, "dtype", None)
+    if dtype is None and not hasattr(X, "shape"):
+        dtype = np.asarray(X).dtype  # a list: what it converts to
+    if getattr(dtype, "kind", None) in ("U", "S", "V"):
+        raise ValueError(
+            "dtype='numeric' is not compatible with arrays of bytes/strings. "
+            "Convert your data to numeric values explicitly instead."
+        )
+    return X
+
+
 def n_dims(values: Any) -> int:
     """The number of dimensions of an array-like, without NumPy's array functions.
 
