@@ -197,6 +197,11 @@ class LedgerReport:
         line, so a partial line never joins a complete one; partial lines
         are ignored (nothing a partial line describes was applied: the
         model changes only after its lines are written in full).
+    altered : tuple of str
+        Lines that say something other than the model's own records: a
+        completed request whose fields differ (which ones are named), a
+        retraining of the model with no matching line. The file was edited,
+        or is not this model's.
     removed_leftovers : tuple of str
         Temporary files an interrupted :meth:`~sk_unlearn.UnlearnableClassifier.save`
         of this model left beside the file it was last saved to or loaded
@@ -213,11 +218,12 @@ class LedgerReport:
     torn_tail: bool
     torn_lines: tuple[int, ...] = field(default=())
     removed_leftovers: tuple[str, ...] = field(default=())
+    altered: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        """True when every request in the file is applied and vice versa."""
-        return not self.pending and not self.mismatched
+        """True when every request in the file is applied and vice versa, and the lines agree."""
+        return not self.pending and not self.mismatched and not self.altered
 
 
 class LedgerError(ValueError):
@@ -564,11 +570,12 @@ class Ledger:
             events, torn, torn_tail = [], [], False
         current: dict[int, dict[str, Any]] = {}
         carried: list[dict[str, Any]] = []  # unapplied requests from before a "resumed"
+        retrains: list[dict[str, Any]] = []  # the file's retrain lines not aborted
         for event in events:
             if event.get("fit") != self.fit_id:
                 continue
             try:
-                _replay(event, current, carried)
+                _replay(event, current, carried, retrains)
             except (KeyError, TypeError) as exc:
                 raise LedgerError(
                     f"{os.fspath(path)} has a {event.get('event')!r} line that no ledger writes "
@@ -581,12 +588,13 @@ class Ledger:
             if current.get(r.request, {}).get("status") != "completed"
             or current[r.request]["row_hash"] != r.row_hash
         )
+        altered = self._altered(current, retrains)
         late = [
             e
             for n, e in sorted(current.items())
             if n >= n_served and e["status"] in ("started", "completed")
         ]
-        pending = tuple(PendingRequest(**e) for e in carried + late)
+        pending = tuple(PendingRequest(**_pending_fields(e)) for e in carried + late)
         return LedgerReport(
             path=os.fspath(path),
             fit_id=self.fit_id,
@@ -596,17 +604,73 @@ class Ledger:
             mismatched=mismatched,
             torn_tail=torn_tail,
             torn_lines=tuple(torn),
+            altered=altered,
         )
+
+    def _altered(
+        self, current: dict[int, dict[str, Any]], retrains: list[dict[str, Any]]
+    ) -> tuple[str, ...]:
+        """What the file says differently from the model's own records."""
+        found = []
+        for record in self.deletions:
+            line = current.get(record.request, {}).get("record")
+            if line is not None and _content(line) != _content(record.to_dict()):
+                fields = sorted(
+                    k
+                    for k in set(_content(line)) | set(_content(record.to_dict()))
+                    if _content(line).get(k) != _content(record.to_dict()).get(k)
+                )
+                found.append(f"completed request {record.request}: {', '.join(fields)}")
+        lines = [_content(line) for line in retrains]
+        for retrain in self.retrains:
+            expected = _content(retrain.to_dict())
+            if expected in lines:
+                lines.remove(expected)
+            else:
+                found.append(f"retrain after request {retrain.after_request}: no such line")
+        return tuple(found)
+
+
+#: Fields of a line that are the file's, not the record's: compared separately or not at all.
+_LINE_FIELDS = ("event", "fit", "time", "retrained")
+
+
+def _content(fields: dict[str, Any]) -> dict[str, Any]:
+    """A record's fields as the file holds them (JSON), without the line's own.
+
+    ``retrained`` is left out: on disk a certificate's retraining is a line
+    of its own, while the in-memory record is marked.
+    """
+    text = json.dumps(
+        {k: v for k, v in fields.items() if k not in _LINE_FIELDS}, default=_json_default
+    )
+    content: dict[str, Any] = json.loads(text)
+    return content
+
+
+def _pending_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: entry[k] for k in ("request", "row_hash", "label", "status")}
 
 
 def _replay(
-    event: dict[str, Any], current: dict[int, dict[str, Any]], carried: list[dict[str, Any]]
+    event: dict[str, Any],
+    current: dict[int, dict[str, Any]],
+    carried: list[dict[str, Any]],
+    retrains: list[dict[str, Any]],
 ) -> None:
     """Apply one of the model's events to the requests read so far (in place)."""
     kind = event["event"]
     if kind == "fit":
         current.clear()
         carried.clear()
+        retrains.clear()
+    elif kind == "retrain":
+        retrains.append(event)
+    elif kind == "aborted" and event.get("of") == "retrain":
+        for i in range(len(retrains) - 1, -1, -1):
+            if retrains[i]["after_request"] == event["after_request"]:
+                del retrains[i]
+                break
     elif kind == "resumed":
         cut = event["n_served"]
         for n in sorted(k for k in current if k >= cut):
@@ -623,6 +687,7 @@ def _replay(
     elif kind in ("completed", "aborted") and event.get("request") in current:
         current[event["request"]]["status"] = kind
         if kind == "completed":
+            current[event["request"]]["record"] = event
             _settle(carried, event["row_hash"], event["label"])
 
 

@@ -350,3 +350,33 @@ def test_a_relative_ledger_path_does_not_follow_chdir(digits, tmp_path, monkeypa
     assert clf.verify_ledger().ok and clf.get_params()["ledger_path"] == "ledger.jsonl"
     restored = pickle.loads(pickle.dumps(clf))  # loaded elsewhere: still the same file
     assert restored.verify_ledger().ok
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("row_hash", "0" * 64), ("label", 5), ("unlearning_rate", 9.0), ("n_replay", 99)],
+)
+def test_an_edited_completed_line_is_reported_altered(fitted, path, field, value):
+    lines = path.read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"completed"' in line)
+    event = json.loads(lines[index])
+    event[field] = value
+    lines[index] = json.dumps(event).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    report = fitted.verify_ledger()
+    assert not report.ok and len(report.altered) == 1
+    assert report.altered[0].startswith(f"completed request {event['request']}: ")
+    assert field in report.altered[0]
+
+
+def test_a_deleted_or_edited_retrain_line_is_reported_altered(fitted, digits, path):
+    fitted.retrain()
+    assert fitted.verify_ledger().ok
+    original = path.read_bytes()
+    lines = original.splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"retrain"' in line)
+    del lines[index]
+    path.write_bytes(b"".join(lines))
+    assert fitted.verify_ledger().altered == ("retrain after request 3: no such line",)
+    path.write_bytes(original.replace(b'"n_retained":', b'"n_retained":1'))
+    assert not fitted.verify_ledger().ok
