@@ -21,7 +21,7 @@ crafted pickles
     files whose unpickling runs code: how many run under the default
     ``load`` (target: 0 of 3).
 
-    python benchmarks/ledger_campaign.py [--quick]
+    python benchmarks/ledger_campaign.py [--quick] [--dir DIR]
 
 Writes ``benchmarks/results/ledger_campaign.md`` unless ``--out`` says
 otherwise; works in a temporary directory it removes.
@@ -389,12 +389,13 @@ def crafted_pickles(workdir: Path) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer trials (a smoke run)")
+    parser.add_argument("--dir", type=Path, default=Path("."), help="where to work (removed)")
     parser.add_argument(
         "--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "ledger_campaign.md"
     )
     args = parser.parse_args(argv)
     data = load_digits_split(random_state=0)
-    workdir = Path(tempfile.mkdtemp(prefix="ledger-campaign-", dir="."))
+    workdir = Path(tempfile.mkdtemp(prefix="ledger-campaign-", dir=args.dir))
     start = time.perf_counter()
     try:
         torn = torn_writes(workdir, data, 3 if args.quick else 20)
