@@ -877,11 +877,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         clf: UnlearnableClassifier = _durability.load(path, cls)
         clf._saved_to = os.path.abspath(os.fspath(path))
         if clf.ledger_path is not None and hasattr(clf, "_ledger"):
+            # Only the lines after the model's checkpoint: what it may lack.
+            report = clf._check_ledger(since_checkpoint=True)
             if recover:
-                clf.recover()
+                clf._serve_pending(report)
             else:
-                _durability.warn_if_pending(clf.verify_ledger())
+                _durability.warn_if_pending(report)
         return clf
+
+    def _check_ledger(self, *, since_checkpoint: bool) -> LedgerReport:
+        return _durability.verify(self._ledger, self._ledger_file(), since_checkpoint)
 
     @locked
     def verify_ledger(self) -> LedgerReport:
@@ -903,7 +908,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             (a torn last line is ignored and reported).
         """
         check_is_fitted(self)
-        report = _durability.verify(self._ledger, self._ledger_file())
+        report = self._check_ledger(since_checkpoint=False)
         removed = _durability.remove_leftovers(getattr(self, "_saved_to", None))
         return replace(report, removed_leftovers=removed) if removed else report
 
@@ -929,8 +934,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             row (then nothing is changed).
         """
         report = self.verify_ledger()
+        if report.pending:
+            self._serve_pending(report)
+            report = self.verify_ledger()
+        return report
+
+    def _serve_pending(self, report: LedgerReport) -> None:
+        """Forget the rows of ``report.pending`` (found by hash and label), as one call."""
         if not report.pending:
-            return report
+            return
         positions = self._store.locate_pending(
             [bytes.fromhex(p.row_hash) for p in report.pending],
             [p.label for p in report.pending],
@@ -938,7 +950,6 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         index = np.asarray(positions, dtype=np.intp)
         self.forget(self._store.X[index].copy(), self._store.y[index].copy())
-        return self.verify_ledger()
 
     @locked
     def __getstate__(self) -> dict[str, Any]:
@@ -1185,7 +1196,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         method.start(adapter, call)
         if method.serves_batches and reference is None:
             served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
-            _check_finite(adapter, "the call's requests", X[:1])
+            _check_finite(adapter, "the call's requests", X[:1] if method.takes_steps else None)
             self._n_since_retrain += len(positions)
             return self._records(method, served, y, positions, first=0, retrains=[])
         stops = self._stops(reference, X, y)
@@ -1194,7 +1205,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n = len(positions)
         for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
             fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
-            _check_finite(adapter, f"request {i} of the call", X[i : i + 1])
+            _check_finite(
+                adapter, f"request {i} of the call", X[i : i + 1] if method.takes_steps else None
+            )
             self._n_since_retrain += 1
             new, retrains = self._records(
                 method, [fields], y, positions, first=i, retrains=retrains
@@ -1382,14 +1395,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return naive
 
 
-def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray) -> None:
+def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None) -> None:
     """Fail (so the transaction rolls back) if serving ``what`` broke the model.
 
     Broken: a non-finite weight, or non-finite probabilities on ``rows`` (the
-    row just served: finite but huge weights overflow there first).
+    row just stepped on: finite but huge weights overflow there first; None
+    for a method that takes no step).
     """
     broken = "weights" if not adapter.finite() else None
-    if broken is None and adapter.has_class_scores():
+    if broken is None and rows is not None and adapter.has_class_scores():
         if not np.isfinite(adapter.class_probabilities(rows)).all():
             broken = "predictions"
     if broken is not None:

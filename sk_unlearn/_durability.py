@@ -133,13 +133,15 @@ def load(path: str | os.PathLike[str], expected: type) -> Any:
     return obj
 
 
-def verify(ledger: Ledger, path: str | os.PathLike[str] | None) -> LedgerReport:
-    """Compare a model's in-memory ledger with its ledger file."""
+def verify(
+    ledger: Ledger, path: str | os.PathLike[str] | None, since_checkpoint: bool = False
+) -> LedgerReport:
+    """Compare a model's in-memory ledger with its ledger file (see ``Ledger.verify``)."""
     if path is None:
         raise ValueError(
             "verify_ledger needs a ledger_path; this model keeps its ledger in memory."
         )
-    return ledger.verify(path)
+    return ledger.verify(path, since_checkpoint=since_checkpoint)
 
 
 def warn_if_pending(report: LedgerReport) -> None:

@@ -202,6 +202,12 @@ class LedgerReport:
         completed request whose fields differ (which ones are named), a
         retraining of the model with no matching line. The file was edited,
         or is not this model's.
+    checked_from : int
+        Byte offset the check started reading at: 0 for the whole file (what
+        :meth:`~sk_unlearn.UnlearnableClassifier.verify_ledger` reads); the
+        model's checkpoint for the check ``load`` makes, which reads only
+        the lines written after the model's last successful call (line
+        numbers then count from there).
     removed_leftovers : tuple of str
         Temporary files an interrupted :meth:`~sk_unlearn.UnlearnableClassifier.save`
         of this model left beside the file it was last saved to or loaded
@@ -219,6 +225,7 @@ class LedgerReport:
     torn_lines: tuple[int, ...] = field(default=())
     removed_leftovers: tuple[str, ...] = field(default=())
     altered: tuple[str, ...] = field(default=())
+    checked_from: int = 0
 
     @property
     def ok(self) -> bool:
@@ -328,8 +335,13 @@ def retract(path: str | os.PathLike[str], span: tuple[int, int]) -> bool:
         os.close(fd)
 
 
-def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[int], bool]:
+def read_events(
+    path: str | os.PathLike[str], offset: int = 0
+) -> tuple[list[dict[str, Any]], list[int], bool]:
     """The events of a ledger file, the numbers of its torn lines, and whether the last is one.
+
+    With ``offset`` (the start of a line), only what follows it is read, and
+    line numbers count from there.
 
     A line is torn when a write was cut short (a crash, a full disk, a size
     limit): the file's last line when it lacks its newline, and any line
@@ -340,6 +352,7 @@ def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], lis
     :class:`LedgerError`.
     """
     with open(path, "rb") as f:
+        f.seek(offset)
         data = f.read()
     lines = data.split(b"\n")
     torn_tail = lines[-1] != b""
@@ -426,15 +439,27 @@ class Ledger:
         self._synced_path: str | None = None
         # Where the latest phase one's lines lie in the file, for abort().
         self._begun: tuple[int, int] | None = None
+        # (file, offset) after this object's latest write, and after the latest
+        # write of a call that succeeded: every line of this fit before that
+        # offset is applied or aborted, so a check at load reads only what follows.
+        self._written: tuple[str, int] | None = None
+        self.checkpoint: tuple[str, int] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_synced_path"] = None
         state["_begun"] = None
+        state["_written"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update({"_begun": None, **state})  # pickles from before _begun
+        # Pickles from before these attributes read as "no checkpoint".
+        self.__dict__.update({"_begun": None, "_written": None, "checkpoint": None, **state})
+
+    def settle(self) -> None:
+        """The call succeeded: what it wrote is settled, and a later check may start after it."""
+        if self._written is not None:
+            self.checkpoint = self._written
 
     # -------------------------------------------------------------- writing
     def _write(self, path: Any, events: list[dict[str, Any]]) -> tuple[int, int] | None:
@@ -445,6 +470,7 @@ class Ledger:
             events = [self._event("resumed", n_served=len(self.deletions)), *events]
         span = append_events(target, events)
         self._synced_path = target
+        self._written = (target, span[1])
         return span
 
     def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
@@ -453,8 +479,9 @@ class Ledger:
     def start(self, path: Any, n_rows: int) -> None:
         """Record a fresh fit (the first line of this ledger's segment)."""
         if path is not None:
-            append_events(path, [self._event("fit", n_rows=n_rows)])
+            span = append_events(path, [self._event("fit", n_rows=n_rows)])
             self._synced_path = os.fspath(path)
+            self._written = (self._synced_path, span[1])
 
     def learned(self, path: Any, n_rows: int) -> None:
         """Record that ``partial_fit`` added ``n_rows`` rows to the model."""
@@ -499,8 +526,8 @@ class Ledger:
                 [self._event("aborted", request=first + i) for i in range(n_requests)],
             )
         except OSError:
-            if path is not None and begun is not None:
-                retract(path, begun)
+            if path is not None and begun is not None and retract(path, begun):
+                self._written = None  # the file is shorter again
 
     def mark(self) -> tuple[int, int, DeletionRecord | None]:
         """Where the in-memory records stand now, for :meth:`revoke`."""
@@ -562,10 +589,28 @@ class Ledger:
         return sum(r.guarantee == "approximate" for r in self.deletions[-n_since_retrain:])
 
     # -------------------------------------------------------------- reading
-    def verify(self, path: Any) -> LedgerReport:
-        """Compare this ledger (the model's) with the file at ``path``."""
+    def verify(self, path: Any, *, since_checkpoint: bool = False) -> LedgerReport:
+        """Compare this ledger (the model's) with the file at ``path``.
+
+        With ``since_checkpoint``, only the lines after this model's
+        checkpoint are read (the end of the last write of a call that
+        succeeded, as pickled): they are what a saved model may lack, so the
+        check's cost does not grow with the file. Requests the model applied
+        are then not compared with their lines (``mismatched`` and
+        ``altered`` are empty); the full check does that. Without a usable
+        checkpoint (none yet, another file, a file shorter than it) the
+        whole file is read.
+        """
+        offset = 0
+        if since_checkpoint and self.checkpoint is not None:
+            target, at = self.checkpoint
+            try:
+                if target == os.fspath(path) and os.path.getsize(path) >= at:
+                    offset = at
+            except OSError:
+                pass
         try:
-            events, torn, torn_tail = read_events(path)
+            events, torn, torn_tail = read_events(path, offset)
         except FileNotFoundError:  # nothing written yet: every served request is missing
             events, torn, torn_tail = [], [], False
         current: dict[int, dict[str, Any]] = {}
@@ -589,6 +634,8 @@ class Ledger:
             or current[r.request]["row_hash"] != r.row_hash
         )
         altered = self._altered(current, retrains)
+        if offset:  # the applied requests' lines lie before the checkpoint, unread
+            mismatched, altered = (), ()
         late = [
             e
             for n, e in sorted(current.items())
@@ -605,6 +652,7 @@ class Ledger:
             torn_tail=torn_tail,
             torn_lines=tuple(torn),
             altered=altered,
+            checked_from=offset,
         )
 
     def _altered(

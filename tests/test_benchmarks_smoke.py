@@ -193,3 +193,17 @@ def test_ledger_campaign_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     for edit in ("edit a completed line's label", "delete a retrain line", "swap two lines"):
         assert f"| {edit} | 1 of 1 |" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.md"]  # its files are gone
+
+
+def test_bench_load_ledger_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("bench_load_ledger")
+    out = tmp_path / "load.md"
+    bench.main(
+        ["--short", "10", "--long", "20000", "--repeats", "2", "--dir", str(tmp_path)]
+        + ["--out", str(out)]
+    )
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    assert "| load long |" in text and "| verify_ledger long |" in text
+    assert re.search(r"Ratio load long/short, per repeat: median \d+\.\d+x", text)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["load.md"]

@@ -380,3 +380,46 @@ def test_a_deleted_or_edited_retrain_line_is_reported_altered(fitted, digits, pa
     assert fitted.verify_ledger().altered == ("retrain after request 3: no such line",)
     path.write_bytes(original.replace(b'"n_retained":', b'"n_retained":1'))
     assert not fitted.verify_ledger().ok
+
+
+def test_load_reads_only_the_lines_after_the_models_checkpoint(fitted, digits, path, tmp_path):
+    model = tmp_path / "model.pkl"
+    fitted.save(model)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[1] = b"4" * (len(lines[1]) - 1) + b"\n"  # before the checkpoint: no ledger line
+    path.write_bytes(b"".join(lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: nothing after the checkpoint
+        restored = UnlearnableClassifier.load(model)
+    with pytest.raises(LedgerError, match=":2 is not a ledger line"):
+        restored.verify_ledger()  # the full check reads it all
+
+
+def test_requests_after_the_checkpoint_are_found_at_load(fitted, digits, path, tmp_path):
+    model = tmp_path / "model.pkl"
+    fitted.save(model)
+    fitted.forget(digits.X_train[3:5], digits.y_train[3:5])  # served, never saved
+    checkpoint = fitted._ledger.checkpoint
+    with pytest.warns(UserWarning, match="2 deletion request"):
+        UnlearnableClassifier.load(model)
+    restored = UnlearnableClassifier.load(model, recover=True)
+    assert restored.n_forgotten_ == 5 and restored.verify_ledger().ok
+    assert restored._ledger.checkpoint[1] > checkpoint[1]  # the recovery moved it on
+
+
+def test_a_ledger_shorter_than_the_checkpoint_is_read_whole(fitted, path, tmp_path):
+    model = tmp_path / "model.pkl"
+    fitted.save(model)
+    path.write_bytes(b"")  # replaced: the checkpoint lies past its end
+    with pytest.warns(UserWarning, match="does not record"):
+        UnlearnableClassifier.load(model)
+
+
+def test_a_failed_call_does_not_move_the_checkpoint(fitted, digits, monkeypatch):
+    checkpoint = fitted._ledger.checkpoint
+    monkeypatch.setattr(
+        type(fitted._adapter()), "forget_step", lambda *a, **k: (_ for _ in ()).throw(OSError())
+    )
+    with pytest.raises(OSError):
+        fitted.forget(digits.X_train[3:4], digits.y_train[3:4])
+    assert fitted._ledger.checkpoint == checkpoint

@@ -51,6 +51,7 @@ class RandomRelabeling(UnlearningMethod):
 
     name = "relabel"
     guarantee = APPROXIMATE
+    takes_steps = True
 
     def __init__(
         self,
