@@ -88,7 +88,11 @@ def main() -> dict[str, object]:
         f"An MLP trained on {len(y)} digits, {n} of them with a wrong label, repeats that "
         f"label on {before['repeats']} of the {n}."
     )
-    print(f"\n{'row':>5} {'given':>6} {'true':>5} {'model':>6} {'forget':>7} {'retrain':>8}")
+    print(
+        "\ngiven: the wrong label it trained with; model, forget, retrain: what it predicts "
+        "before, after forget, after retrain()"
+    )
+    print(f"{'row':>5} {'given':>6} {'true':>5} {'model':>6} {'forget':>7} {'retrain':>8}")
     for j, i in enumerate(rows):
         print(
             f"{i:>5} {y_del[j]:>6} {true[j]:>5} {predicted_before[j]:>6} "

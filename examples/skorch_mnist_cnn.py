@@ -138,7 +138,11 @@ def main(mnist: bool = False) -> dict[str, object]:
         f"with a wrong label: it repeats that label on {before['repeats']} of the {n}; "
         f"test accuracy {test_before:.3f} (fit in {fit_seconds:.1f} s)."
     )
-    print(f"\n{'row':>5} {'given':>6} {'true':>5} {'net':>4} {'forget':>7} {'retrain':>8}")
+    print(
+        "\ngiven: the wrong label it trained with; net, forget, retrain: what it predicts "
+        "before, after forget, after retrain()"
+    )
+    print(f"{'row':>5} {'given':>6} {'true':>5} {'net':>4} {'forget':>7} {'retrain':>8}")
     for j, i in enumerate(rows):
         print(
             f"{i:>5} {y_del[j]:>6} {true[j]:>5} {predicted_before[j]:>4} "
