@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         model.fit(X, y)
         fit_s = time.perf_counter() - t0
     classes = model.classes_
-    n_relabels = model.n_relabels if model.n_relabels is not None else len(classes) - 1
+    n_relabels = model.n_relabels if isinstance(model.n_relabels, int) else len(classes) - 1
 
     original_acc = {
         "test": _accuracy(model, data.X_test, data.y_test),

@@ -64,12 +64,6 @@ sphinx_gallery_conf = {
     "plot_gallery": os.environ.get("SK_UNLEARN_DOCS_PLOT_GALLERY", "True"),
 }
 
-# The skorch example reads MNIST from $SK_UNLEARN_MNIST; the gallery runs it from
-# examples/, so point it at the copy beside the repository, when there is one.
-_SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
-if _SHARED_MNIST.is_file():
-    os.environ.setdefault("SK_UNLEARN_MNIST", str(_SHARED_MNIST))
-
 
 class _ResultsLinksFilter(logging.Filter):
     """Let docs/benchmarks.md link to the raw reports in benchmarks/results/.

@@ -69,6 +69,11 @@ def main(scheduler: str | None = None) -> dict[str, object]:
     best = search.best_estimator_
     print(f"best: {search.best_params_}")
     print(f"its test accuracy: {best.score(data.X_test, data.y_test):.3f}")
+    print(
+        f"\nWhat this shows: an unchanged GridSearchCV ran its {len(cv['params']) * 3} fits, "
+        f"each scored by forgetting rows, on {workers} Dask workers through joblib's Dask "
+        "backend; pass --scheduler tcp://host:8786 and the same code runs on a real cluster."
+    )
     return {
         "best_params": search.best_params_,
         "cv_results": cv,

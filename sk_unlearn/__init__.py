@@ -10,7 +10,14 @@ from ._backends import UnsupportedEstimatorError, register_adapter
 from ._certificate import Certificate, HeldOutReference
 from ._certified import CertifiedLogisticRegression
 from ._classifier import UnlearnableClassifier
-from ._ledger import DeletionRecord, LedgerReport, PendingRequest, RetrainRecord, read_ledger
+from ._ledger import (
+    DeletionRecord,
+    LedgerError,
+    LedgerReport,
+    PendingRequest,
+    RetrainRecord,
+    read_ledger,
+)
 from ._pipeline import forget_through_pipeline
 from ._reference import OutOfFoldReference
 from ._store import UnknownRowError, row_digest
@@ -37,6 +44,7 @@ __all__ = [
     "CertifiedLogisticRegression",
     "DeletionRecord",
     "HeldOutReference",
+    "LedgerError",
     "LedgerReport",
     "OutOfFoldReference",
     "PendingRequest",

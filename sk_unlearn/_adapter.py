@@ -124,7 +124,8 @@ class EstimatorAdapter(ABC):
     unlearning_optimizer : None, str or callable, default=None
         The meta-estimator's ``unlearning_optimizer``; only backends with a
         choice of optimizer accept anything but None (see
-        :meth:`check_unlearning_optimizer`).
+        :meth:`check_unlearning_optimizer`). ``"auto"`` becomes
+        :meth:`auto_unlearning_optimizer`.
     """
 
     #: Unique name of the adapter in the registry.
@@ -134,6 +135,11 @@ class EstimatorAdapter(ABC):
     #: default, also right for adapters written before the argument existed)
     #: makes ``relabel="soft"`` draw its copies' labels instead of weighting them.
     accepts_sample_weight: bool = False
+
+    #: Whether the estimator takes rows of any shape (images as ``(N, C, H,
+    #: W)``, say): then the meta-estimator keeps and passes them in that shape
+    #: instead of requiring 2-d ``X``.
+    accepts_nd_rows: ClassVar[bool] = False
 
     #: Whether :meth:`remove_rows` makes the model exactly one that never
     #: learned the rows (then ``method="auto"`` serves requests with it).
@@ -151,6 +157,8 @@ class EstimatorAdapter(ABC):
     ) -> None:
         self.estimator = estimator
         self.classes = classes
+        if isinstance(unlearning_optimizer, str) and unlearning_optimizer == "auto":
+            unlearning_optimizer = self.auto_unlearning_optimizer()
         self.unlearning_optimizer = unlearning_optimizer
 
     @classmethod
@@ -177,6 +185,14 @@ class EstimatorAdapter(ABC):
 
     def auto_unlearning_rate(self) -> float | None:
         """The rate ``unlearning_rate="auto"`` stands for (None: the estimator's own)."""
+        return None
+
+    def auto_unlearning_optimizer(self) -> Any:
+        """What ``unlearning_optimizer="auto"`` stands for: None, the estimator's own."""
+        return None
+
+    def auto_n_relabels(self) -> int | None:
+        """The copies per request ``n_relabels="auto"`` stands for (None: ``n_classes - 1``)."""
         return None
 
     # ------------------------------------------------------------ learning
@@ -286,6 +302,26 @@ class EstimatorAdapter(ABC):
         itself.
         """
         return self.estimator
+
+    def finite(self) -> bool:
+        """Whether every fitted floating-point array of the estimator is finite.
+
+        Fitted arrays are the attributes ending in ``_`` (``coef_``,
+        ``coefs_``, ...), arrays or lists of arrays. A step at an absurd rate
+        can leave NaN or infinite weights that every later call trips over;
+        the meta-estimator checks this after every step and rolls back.
+        """
+        for name, value in vars(self.estimator).items():
+            if not name.endswith("_") or name.startswith("_"):
+                continue
+            for array in value if isinstance(value, (list, tuple)) else (value,):
+                if (
+                    isinstance(array, np.ndarray)
+                    and array.dtype.kind in "fc"
+                    and not np.isfinite(array).all()
+                ):
+                    return False
+        return True
 
     # ------------------------------------------------------------ rollback
     def snapshot(self, scope: str = TRAINING) -> Any:

@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _certify, _durability, _validation, _warnings
 from ._adapter import STEP, TRAINING, EstimatorAdapter
@@ -141,9 +141,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator that cannot serve it is a ``ValueError``. The relabeling
         parameters below apply to ``"relabel"`` only.
 
-    n_relabels : int, default=None
+    n_relabels : int, "auto" or None, default="auto"
         Relabeled copies of a forgotten row per request. ``None`` means
-        ``n_classes - 1``, as in the paper. Must not exceed ``n_classes - 1``.
+        ``n_classes - 1``, as in the paper. ``"auto"`` is ``n_classes - 1``
+        for the scikit-learn estimators and 1 for skorch nets (measured: see
+        the user guide). Must not exceed ``n_classes - 1``.
 
     relabel : {"uniform", "boundary", "soft"}, default="soft"
         How the copies are labeled (see the user guide, "Choosing a
@@ -199,10 +201,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         length ``l``). A float in (0, 1) is a fraction of the rows the model
         was trained on. ``None`` never retrains automatically.
 
-    unlearning_optimizer : None, str or callable, default=None
+    unlearning_optimizer : None, str or callable, default="auto"
         The optimizer that takes the unlearning step, for backends that have
         a choice (skorch). ``None`` is the estimator's own training optimizer
-        at ``unlearning_rate``, its state carried on. A torch optimizer name
+        at ``unlearning_rate``, its state carried on. ``"auto"`` is a fresh
+        ``"sgd"`` for skorch nets and the estimator's own optimizer (``None``)
+        for the scikit-learn estimators. A torch optimizer name
         (``"sgd"``, ``"adam"``, ``"adadelta"``, ...) or a factory called as
         ``factory(params, lr=unlearning_rate)`` builds a separate optimizer,
         fresh for every request (no state is shared between requests or with
@@ -234,8 +238,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "started", then "completed" or "aborted"). It holds row hashes and
         labels, never row values. Several models (e.g. clones) may share a
         file: every line names its model's fit. ``None`` keeps the ledger in
-        memory only (``deletion_log_``, ``retrain_log_``). See
-        :meth:`verify_ledger`, :meth:`recover` and docs/reliability.md.
+        memory only (``deletion_log_``, ``retrain_log_``). A relative path
+        is resolved once, against the working directory at the first call
+        that uses it (``fit``, usually): a later ``os.chdir`` does not move
+        the ledger. See :meth:`verify_ledger`, :meth:`recover` and
+        docs/reliability.md.
 
     Attributes
     ----------
@@ -246,7 +253,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The class labels.
 
     n_features_in_ : int
-        Number of features seen during ``fit``.
+        Number of features seen during ``fit`` (for rows of more than one
+        dimension, the number of values in a row).
+
+    row_shape_ : tuple of int
+        The shape of one row: ``(n_features_in_,)``, or e.g. ``(1, 28, 28)``
+        for images passed to a skorch net as ``(N, 1, 28, 28)``. Every later
+        ``X`` must have rows of this shape.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` has string column
@@ -312,10 +325,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     True
     """
 
+    row_shape_: tuple[int, ...]
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "method": [StrOptions({"auto", *METHODS})],
-        "n_relabels": [Interval(Integral, 1, None, closed="left"), None],
+        "n_relabels": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "unlearning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
         "relabel": [StrOptions(set(STRATEGIES))],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
@@ -337,13 +352,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimator: Any,
         *,
         method: str = "auto",
-        n_relabels: int | None = None,
+        n_relabels: int | str | None = "auto",
         relabel: str = "soft",
         n_steps: int = 1,
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
         retrain_after: int | float | None = None,
-        unlearning_optimizer: Any = None,
+        unlearning_optimizer: Any = "auto",
         max_divergence: float | None = None,
         verbose: int = 0,
         random_state: int | np.random.RandomState | None = None,
@@ -383,16 +398,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         with self._transaction() as tx:
             tx.stage("validate")
-            X_arr, y_arr = validate_data(self, X, y, dtype=_validation.DTYPES)
+            estimator = clone(self.estimator)
+            X_arr, y_arr = self._rows_and_labels(X, y, reset=True, estimator=estimator)
             check_classification_targets(y_arr)
             classes = unique_labels(y_arr)
-            estimator = clone(self.estimator)
             adapter = self._adapter(estimator, classes)
             self._method(adapter).check(adapter, classes)
             adapter.check_settings()
             tx.stage("apply")
             adapter.fit(X_arr, y_arr)
-            store = RowStore(X_arr.shape[1], X_arr.dtype, classes.dtype)
+            store = RowStore(X_arr.shape[1:], X_arr.dtype, classes.dtype)
             store.add(X_arr, y_arr)
             ledger = Ledger(uuid.uuid4().hex)
             tx.record_fit(ledger, len(store))
@@ -428,11 +443,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         first_call = not self.__sklearn_is_fitted__()
         with self._transaction() as tx:
             tx.stage("validate")
-            X_arr, y_arr = validate_data(self, X, y, dtype=_validation.DTYPES, reset=first_call)
+            estimator = clone(self.estimator) if first_call else self.estimator_
+            X_arr, y_arr = self._rows_and_labels(X, y, reset=first_call, estimator=estimator)
             check_classification_targets(y_arr)
             known = _validation.partial_fit_classes(classes, None if first_call else self.classes_)
             _validation.check_known_labels(y_arr, known)
-            estimator = clone(self.estimator) if first_call else self.estimator_
             adapter = self._adapter(estimator, known)
             if first_call:
                 self._method(adapter).check(adapter, known)
@@ -443,7 +458,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             train_dtype = X_arr.dtype if first_call else self._train_dtype
             adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
             if first_call:
-                store = RowStore(X_arr.shape[1], X_arr.dtype, known.dtype)
+                store = RowStore(X_arr.shape[1:], X_arr.dtype, known.dtype)
                 ledger = Ledger(uuid.uuid4().hex)
                 tx.record_fit(ledger, 0)
             else:
@@ -531,8 +546,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         with self._transaction() as tx:
             tx.stage("validate")
-            X_arr: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
-            y_arr = _validation.labels_for(y, X_arr.shape[0], self.classes_)
+            X_arr = self._rows(X, reset=False)
+            y_arr = _validation.labels_for(_validation.as_array(y), X_arr.shape[0], self.classes_)
             adapter = self._adapter()
             method = self._method(adapter)
             method.check(adapter, self.classes_)
@@ -830,6 +845,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         _durability.save(self, path)
+        self._saved_to = os.path.abspath(os.fspath(path))  # where verify_ledger looks for leftovers
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, recover: bool = False) -> UnlearnableClassifier:
@@ -859,12 +875,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             If the file holds something else.
         """
         clf: UnlearnableClassifier = _durability.load(path, cls)
+        clf._saved_to = os.path.abspath(os.fspath(path))
         if clf.ledger_path is not None and hasattr(clf, "_ledger"):
+            # Only the lines after the model's checkpoint: what it may lack.
+            report = clf._check_ledger(since_checkpoint=True)
             if recover:
-                clf.recover()
+                clf._serve_pending(report)
             else:
-                _durability.warn_if_pending(clf.verify_ledger())
+                _durability.warn_if_pending(report)
         return clf
+
+    def _check_ledger(self, *, since_checkpoint: bool) -> LedgerReport:
+        return _durability.verify(self._ledger, self._ledger_file(), since_checkpoint)
 
     @locked
     def verify_ledger(self) -> LedgerReport:
@@ -886,7 +908,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             (a torn last line is ignored and reported).
         """
         check_is_fitted(self)
-        return _durability.verify(self._ledger, self.ledger_path)
+        report = self._check_ledger(since_checkpoint=False)
+        removed = _durability.remove_leftovers(getattr(self, "_saved_to", None))
+        return replace(report, removed_leftovers=removed) if removed else report
 
     @locked
     def recover(self) -> LedgerReport:
@@ -910,8 +934,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             row (then nothing is changed).
         """
         report = self.verify_ledger()
+        if report.pending:
+            self._serve_pending(report)
+            report = self.verify_ledger()
+        return report
+
+    def _serve_pending(self, report: LedgerReport) -> None:
+        """Forget the rows of ``report.pending`` (found by hash and label), as one call."""
         if not report.pending:
-            return report
+            return
         positions = self._store.locate_pending(
             [bytes.fromhex(p.row_hash) for p in report.pending],
             [p.label for p in report.pending],
@@ -919,7 +950,6 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         index = np.asarray(positions, dtype=np.intp)
         self.forget(self._store.X[index].copy(), self._store.y[index].copy())
-        return self.verify_ledger()
 
     @locked
     def __getstate__(self) -> dict[str, Any]:
@@ -931,6 +961,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             # a removed row is in the file (certified removal's base state).
             state["estimator_"] = self._adapter().persisted(self._store.in_learning_order)
         state.pop("_reference_cache", None)
+        state.pop("_saved_to", None)  # where this copy was saved: the loader's to say
         state.pop(LOCK_ATTR, None)
         state[FORMAT_KEY] = FORMAT_VERSION
         # pickle walks the returned state only after this method (and the lock)
@@ -946,8 +977,54 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # ------------------------------------------------------------ predicting
     def _validated_X(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
-        X_checked: np.ndarray = validate_data(self, X, dtype=_validation.DTYPES, reset=False)
-        return X_checked
+        return self._rows(X, reset=False)
+
+    def _rows(self, X: Any, *, reset: bool) -> np.ndarray:
+        """``X`` validated (see :meth:`_rows_and_labels`)."""
+        X_arr, _ = self._checked(X, None, labels=False, reset=reset, estimator=None)
+        return X_arr
+
+    def _rows_and_labels(
+        self, X: Any, y: Any, *, reset: bool, estimator: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` and ``y`` validated: 2-d as scikit-learn validates them, or N-d rows.
+
+        A backend that takes rows of any shape (skorch: images, say) gets them
+        in that shape; ``n_features_in_`` counts their values and
+        ``row_shape_`` keeps the shape, which later calls must match. Torch
+        tensors are taken as arrays.
+        """
+        X_arr, y_arr = self._checked(X, y, labels=True, reset=reset, estimator=estimator)
+        assert y_arr is not None
+        return X_arr, y_arr
+
+    def _checked(
+        self, X: Any, y: Any, *, labels: bool, reset: bool, estimator: Any
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        X = _validation.refuse_strings(_validation.as_array(X))
+        if labels:
+            y = _validation.as_array(y)
+        target = estimator if estimator is not None else self.estimator_
+        kwargs: dict[str, Any] = {"dtype": _validation.DTYPES, "reset": reset}
+        if _validation.n_dims(X) > 2 and adapter_for(target).accepts_nd_rows:
+            rows = check_array(X, allow_nd=True, dtype=_validation.DTYPES)
+            if not reset:
+                _validation.check_row_shape(rows.shape[1:], self.row_shape_)
+            flat = rows.reshape(len(rows), -1)
+            if labels:
+                _, y = validate_data(self, flat, y, **kwargs)
+            else:
+                validate_data(self, flat, **kwargs)
+            X_arr = rows
+        elif labels:
+            X_arr, y = validate_data(self, X, y, **kwargs)
+        else:
+            X_arr = validate_data(self, X, **kwargs)
+        if reset:
+            self.row_shape_ = tuple(X_arr.shape[1:])
+        else:
+            _validation.check_row_shape(X_arr.shape[1:], self.row_shape_)
+        return X_arr, (y if labels else None)
 
     @locked
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -1026,7 +1103,33 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # -------------------------------------------------- private orchestration
     def _transaction(self) -> Transaction:
         """A transaction over this estimator's whole state (see ``_transaction``)."""
-        return Transaction(self.__dict__, ledger_path=self.ledger_path)
+        resolved = self._resolved_ledger_path()
+        tx = Transaction(self.__dict__, ledger_path=None if resolved is None else resolved[1])
+        # Kept only if the call succeeds (the transaction restores the attributes otherwise).
+        self._ledger_resolved = resolved
+        return tx
+
+    def _ledger_file(self) -> str | None:
+        """``ledger_path`` as an absolute path (see :meth:`_resolved_ledger_path`)."""
+        resolved = self._resolved_ledger_path()
+        return None if resolved is None else resolved[1]
+
+    def _resolved_ledger_path(self) -> tuple[str, str] | None:
+        """``(ledger_path as given, as an absolute path)``, resolved when first used.
+
+        A relative path is resolved against the working directory of the
+        first successful call that writes the ledger with it (``fit``,
+        usually), and stays so: a later ``os.chdir`` does not move the
+        ledger, and neither does loading the pickled model elsewhere.
+        scikit-learn's contract keeps the parameter itself as given.
+        """
+        if self.ledger_path is None:
+            return None
+        given = os.fspath(self.ledger_path)
+        resolved: tuple[str, str] | None = self.__dict__.get("_ledger_resolved")
+        if resolved is None or resolved[0] != given:
+            resolved = (given, os.path.abspath(given))
+        return resolved
 
     def _adapter(
         self, estimator: Any = None, classes: np.ndarray | None = None
@@ -1093,6 +1196,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         method.start(adapter, call)
         if method.serves_batches and reference is None:
             served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
+            _check_finite(adapter, "the call's requests", X[:1] if method.takes_steps else None)
             self._n_since_retrain += len(positions)
             return self._records(method, served, y, positions, first=0, retrains=[])
         stops = self._stops(reference, X, y)
@@ -1101,6 +1205,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n = len(positions)
         for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
             fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
+            _check_finite(
+                adapter, f"request {i} of the call", X[i : i + 1] if method.takes_steps else None
+            )
             self._n_since_retrain += 1
             new, retrains = self._records(
                 method, [fields], y, positions, first=i, retrains=retrains
@@ -1185,9 +1292,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if reference.is_built_for(key):
             return
         X_cal = reference.X_calibration
-        if X_cal.shape[1] != self.n_features_in_:
+        if X_cal.shape[1:] != self.row_shape_:
             raise ValueError(
-                f"X_calibration has {X_cal.shape[1]} features; the model has {self.n_features_in_}."
+                f"X_calibration has rows of shape {X_cal.shape[1:]}; the model was trained on "
+                f"rows of shape {self.row_shape_}."
             )
         seen = int(self._store.contains(X_cal).sum())
         if seen:
@@ -1285,3 +1393,22 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         naive = self._fresh_fit()
         self._reference_cache = (key, naive)
         return naive
+
+
+def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None) -> None:
+    """Fail (so the transaction rolls back) if serving ``what`` broke the model.
+
+    Broken: a non-finite weight, or non-finite probabilities on ``rows`` (the
+    row just stepped on: finite but huge weights overflow there first; None
+    for a method that takes no step).
+    """
+    broken = "weights" if not adapter.finite() else None
+    if broken is None and rows is not None and adapter.has_class_scores():
+        if not np.isfinite(adapter.class_probabilities(rows)).all():
+            broken = "predictions"
+    if broken is not None:
+        raise FloatingPointError(
+            f"Serving {what} left the model with non-finite {broken} (NaN or infinity), as a "
+            "step at too large an unlearning_rate does; the call was rolled back and nothing "
+            "changed. Use a smaller unlearning_rate."
+        )

@@ -23,7 +23,7 @@ from typing import Any
 from ._ledger import Ledger
 
 #: The format this version writes.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 #: The key under which a pickled state names its format.
 FORMAT_KEY = "_sk_unlearn_format"
@@ -45,6 +45,8 @@ def upgrade(state: dict[str, Any]) -> dict[str, Any]:
         )
     if version < 2:
         _from_0_1(state)
+    if version < 3 and "n_features_in_" in state:  # before rows of any shape: always 2-d
+        state.setdefault("row_shape_", (int(state["n_features_in_"]),))
     return state
 
 

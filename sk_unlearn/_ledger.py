@@ -9,9 +9,10 @@ holds row hashes and labels, never row values.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -189,6 +190,29 @@ class LedgerReport:
     torn_tail : bool
         The file ended in a partial line (a crash while writing it); that
         line is ignored.
+    torn_lines : tuple of int
+        Line numbers (from 1) of every partial line in the file, the last
+        one included: what a crash, a full disk or a file-size limit cut
+        short while it was being written. A later append starts on a fresh
+        line, so a partial line never joins a complete one; partial lines
+        are ignored (nothing a partial line describes was applied: the
+        model changes only after its lines are written in full).
+    altered : tuple of str
+        Lines that say something other than the model's own records: a
+        completed request whose fields differ (which ones are named), a
+        retraining of the model with no matching line. The file was edited,
+        or is not this model's.
+    checked_from : int
+        Byte offset the check started reading at: 0 for the whole file (what
+        :meth:`~sk_unlearn.UnlearnableClassifier.verify_ledger` reads); the
+        model's checkpoint for the check ``load`` makes, which reads only
+        the lines written after the model's last successful call (line
+        numbers then count from there).
+    removed_leftovers : tuple of str
+        Temporary files an interrupted :meth:`~sk_unlearn.UnlearnableClassifier.save`
+        of this model left beside the file it was last saved to or loaded
+        from, removed by this check (each held a full copy of the model,
+        retained rows included).
     """
 
     path: str
@@ -198,11 +222,23 @@ class LedgerReport:
     pending: tuple[PendingRequest, ...]
     mismatched: tuple[int, ...]
     torn_tail: bool
+    torn_lines: tuple[int, ...] = field(default=())
+    removed_leftovers: tuple[str, ...] = field(default=())
+    altered: tuple[str, ...] = field(default=())
+    checked_from: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when every request in the file is applied and vice versa."""
-        return not self.pending and not self.mismatched
+        """True when every request in the file is applied and vice versa, and the lines agree."""
+        return not self.pending and not self.mismatched and not self.altered
+
+
+class LedgerError(ValueError):
+    """A ledger file holds a line that no ledger writes (it was edited, or is not a ledger).
+
+    A partial line (a torn write) is not an error: it is reported in
+    :attr:`LedgerReport.torn_lines` and ignored.
+    """
 
 
 def utc_now() -> str:
@@ -216,46 +252,127 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def append_events(path: str | os.PathLike[str], events: list[dict[str, Any]]) -> None:
-    """Append ``events`` to a JSON Lines file as one write, then flush and fsync.
+def append_events(path: str | os.PathLike[str], events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Append ``events`` to a JSON Lines file, then fsync; all of them or none.
 
-    The lines go out in a single ``os.write`` on a file opened with
-    ``O_APPEND`` under an exclusive ``flock`` (where available), so writers
-    sharing the file never interleave within a line.
+    The lines go out on a file opened with ``O_APPEND`` under an exclusive
+    ``flock`` (where available), so writers sharing the file never
+    interleave within a line. Two rules keep the file readable after any
+    torn write:
+
+    * if the file does not end with a newline (a writer died mid-line, or
+      the machine lost power), the append starts with one, so the fragment
+      stays a line of its own (reported as torn by :func:`read_events`)
+      and never joins the new line;
+    * if anything fails once writing has begun (a short write on a full
+      disk, a file-size limit, an fsync error, an interrupt), the file is
+      truncated back to where this append began, under the same lock,
+      and the error is raised: the lines are in the file in full, or not
+      at all.
+
+    Returns
+    -------
+    start, end : int
+        Byte offsets of the appended lines in the file (for :func:`retract`).
     """
     data = "".join(
         json.dumps(e, default=_json_default, separators=(",", ":")) + "\n" for e in events
     ).encode()
-    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(os.fspath(path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
+        start = os.fstat(fd).st_size
+        if start and os.pread(fd, 1, start - 1) != b"\n":
+            data = b"\n" + data  # close off a torn fragment
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                if written == 0:  # pragma: no cover - POSIX write returns > 0 or raises
+                    raise OSError(errno.EIO, "the ledger file took no more bytes")
+                view = view[written:]
+            os.fsync(fd)
+        except BaseException:
+            _truncate(fd, start)
+            raise
+        return start, start + len(data)
     finally:
         os.close(fd)  # also releases the flock
 
 
-def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], bool]:
-    """The events of a ledger file, and whether its last line was torn.
+def _truncate(fd: int, size: int) -> None:
+    """Cut the file back to ``size`` bytes (best effort: the caller is already failing)."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass
 
-    A last line without its newline (a crash while writing) is ignored; any
-    other unreadable line raises ``ValueError``.
+
+def retract(path: str | os.PathLike[str], span: tuple[int, int]) -> bool:
+    """Remove lines :func:`append_events` wrote at ``span``, if nothing was appended since.
+
+    The last resort of a failing call whose "aborted" lines could not be
+    written: its "started" lines must not stay in the file as requests to
+    serve. Returns whether they were removed.
+    """
+    try:
+        fd = os.open(os.fspath(path), os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_size != span[1]:
+            return False  # another writer appended after them
+        os.ftruncate(fd, span[0])
+        os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def read_events(
+    path: str | os.PathLike[str], offset: int = 0
+) -> tuple[list[dict[str, Any]], list[int], bool]:
+    """The events of a ledger file, the numbers of its torn lines, and whether the last is one.
+
+    With ``offset`` (the start of a line), only what follows it is read, and
+    line numbers count from there.
+
+    A line is torn when a write was cut short (a crash, a full disk, a size
+    limit): the file's last line when it lacks its newline, and any line
+    that is not complete JSON (every line a ledger writes is one JSON
+    object, and no proper prefix of one parses). Torn lines are left out
+    and their numbers reported. A line that parses but is not a ledger event
+    (not an object with an ``"event"`` and a ``"fit"``) raises
+    :class:`LedgerError`.
     """
     with open(path, "rb") as f:
+        f.seek(offset)
         data = f.read()
     lines = data.split(b"\n")
-    torn = lines[-1] != b""
-    events = []
-    for number, line in enumerate(lines[:-1], start=1):
+    torn_tail = lines[-1] != b""
+    lines.pop()  # b"" when the file ends with a newline, as it should
+    events, torn = [], []
+    for number, line in enumerate(lines, start=1):
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{os.fspath(path)}:{number} is not a ledger line: {exc}") from exc
-    return events, torn
+            event = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            torn.append(number)
+            continue
+        if not (isinstance(event, dict) and "event" in event and "fit" in event):
+            raise LedgerError(
+                f"{os.fspath(path)}:{number} is not a ledger line: a ledger writes one JSON "
+                f"object with an 'event' and a 'fit' per line, not {line[:60]!r}."
+            )
+        events.append(event)
+    if torn_tail:
+        torn.append(len(lines) + 1)
+    return events, torn, torn_tail
 
 
 def read_ledger(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -320,21 +437,41 @@ class Ledger:
         # The file this object last wrote to; not pickled, so a loaded or
         # copied model first writes a "resumed" line saying where it stands.
         self._synced_path: str | None = None
+        # Where the latest phase one's lines lie in the file, for abort().
+        self._begun: tuple[int, int] | None = None
+        # (file, offset) after this object's latest write, and after the latest
+        # write of a call that succeeded: every line of this fit before that
+        # offset is applied or aborted, so a check at load reads only what follows.
+        self._written: tuple[str, int] | None = None
+        self.checkpoint: tuple[str, int] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_synced_path"] = None
+        state["_begun"] = None
+        state["_written"] = None
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Pickles from before these attributes read as "no checkpoint".
+        self.__dict__.update({"_begun": None, "_written": None, "checkpoint": None, **state})
+
+    def settle(self) -> None:
+        """The call succeeded: what it wrote is settled, and a later check may start after it."""
+        if self._written is not None:
+            self.checkpoint = self._written
+
     # -------------------------------------------------------------- writing
-    def _write(self, path: Any, events: list[dict[str, Any]]) -> None:
+    def _write(self, path: Any, events: list[dict[str, Any]]) -> tuple[int, int] | None:
         if path is None:
-            return
+            return None
         target = os.fspath(path)
         if self._synced_path != target:
             events = [self._event("resumed", n_served=len(self.deletions)), *events]
-        append_events(target, events)
+        span = append_events(target, events)
         self._synced_path = target
+        self._written = (target, span[1])
+        return span
 
     def _event(self, kind: str, **fields: Any) -> dict[str, Any]:
         return {"event": kind, "fit": self.fit_id, "time": utc_now(), **fields}
@@ -342,8 +479,9 @@ class Ledger:
     def start(self, path: Any, n_rows: int) -> None:
         """Record a fresh fit (the first line of this ledger's segment)."""
         if path is not None:
-            append_events(path, [self._event("fit", n_rows=n_rows)])
+            span = append_events(path, [self._event("fit", n_rows=n_rows)])
             self._synced_path = os.fspath(path)
+            self._written = (self._synced_path, span[1])
 
     def learned(self, path: Any, n_rows: int) -> None:
         """Record that ``partial_fit`` added ``n_rows`` rows to the model."""
@@ -363,7 +501,8 @@ class Ledger:
     def begin(self, path: Any, requests: list[tuple[str, Any]]) -> None:
         """Phase one: record ``(row_hash, label)`` requests as started."""
         first = len(self.deletions)
-        self._write(
+        self._begun = None
+        self._begun = self._write(
             path,
             [
                 self._event("started", request=first + i, row_hash=h, label=label)
@@ -372,15 +511,23 @@ class Ledger:
         )
 
     def abort(self, path: Any, n_requests: int) -> None:
-        """Record that the started requests were rolled back (best effort)."""
+        """Record that the started requests were rolled back.
+
+        The "aborted" lines are appended; if that fails too (a full disk),
+        the "started" lines are removed instead, when nothing was appended
+        after them. Only if both fail (and then another writer shares the
+        file) do they stay, as requests :meth:`verify` reports pending.
+        """
         first = len(self.deletions)
+        begun, self._begun = self._begun, None
         try:
             self._write(
                 path,
                 [self._event("aborted", request=first + i) for i in range(n_requests)],
             )
         except OSError:
-            pass  # the request is then reported as started, never as served
+            if path is not None and begun is not None and retract(path, begun):
+                self._written = None  # the file is shorter again
 
     def mark(self) -> tuple[int, int, DeletionRecord | None]:
         """Where the in-memory records stand now, for :meth:`revoke`."""
@@ -442,37 +589,43 @@ class Ledger:
         return sum(r.guarantee == "approximate" for r in self.deletions[-n_since_retrain:])
 
     # -------------------------------------------------------------- reading
-    def verify(self, path: Any) -> LedgerReport:
-        """Compare this ledger (the model's) with the file at ``path``."""
+    def verify(self, path: Any, *, since_checkpoint: bool = False) -> LedgerReport:
+        """Compare this ledger (the model's) with the file at ``path``.
+
+        With ``since_checkpoint``, only the lines after this model's
+        checkpoint are read (the end of the last write of a call that
+        succeeded, as pickled): they are what a saved model may lack, so the
+        check's cost does not grow with the file. Requests the model applied
+        are then not compared with their lines (``mismatched`` and
+        ``altered`` are empty); the full check does that. Without a usable
+        checkpoint (none yet, another file, a file shorter than it) the
+        whole file is read.
+        """
+        offset = 0
+        if since_checkpoint and self.checkpoint is not None:
+            target, at = self.checkpoint
+            try:
+                if target == os.fspath(path) and os.path.getsize(path) >= at:
+                    offset = at
+            except OSError:
+                pass
         try:
-            events, torn = read_events(path)
+            events, torn, torn_tail = read_events(path, offset)
         except FileNotFoundError:  # nothing written yet: every served request is missing
-            events, torn = [], False
+            events, torn, torn_tail = [], [], False
         current: dict[int, dict[str, Any]] = {}
         carried: list[dict[str, Any]] = []  # unapplied requests from before a "resumed"
+        retrains: list[dict[str, Any]] = []  # the file's retrain lines not aborted
         for event in events:
             if event.get("fit") != self.fit_id:
                 continue
-            kind = event["event"]
-            if kind == "fit":
-                current, carried = {}, []
-            elif kind == "resumed":
-                cut = event["n_served"]
-                for n in sorted(k for k in current if k >= cut):
-                    entry = current.pop(n)
-                    if entry["status"] in ("started", "completed"):
-                        carried.append(entry)
-            elif kind == "started":
-                current[event["request"]] = {
-                    "request": event["request"],
-                    "row_hash": event["row_hash"],
-                    "label": event["label"],
-                    "status": "started",
-                }
-            elif kind in ("completed", "aborted") and event.get("request") in current:
-                current[event["request"]]["status"] = kind
-                if kind == "completed":
-                    _settle(carried, event["row_hash"], event["label"])
+            try:
+                _replay(event, current, carried, retrains)
+            except (KeyError, TypeError) as exc:
+                raise LedgerError(
+                    f"{os.fspath(path)} has a {event.get('event')!r} line that no ledger writes "
+                    f"(missing or malformed field {exc}): {event}"
+                ) from exc
         n_served = len(self.deletions)
         mismatched = tuple(
             r.request
@@ -480,12 +633,15 @@ class Ledger:
             if current.get(r.request, {}).get("status") != "completed"
             or current[r.request]["row_hash"] != r.row_hash
         )
+        altered = self._altered(current, retrains)
+        if offset:  # the applied requests' lines lie before the checkpoint, unread
+            mismatched, altered = (), ()
         late = [
             e
             for n, e in sorted(current.items())
             if n >= n_served and e["status"] in ("started", "completed")
         ]
-        pending = tuple(PendingRequest(**e) for e in carried + late)
+        pending = tuple(PendingRequest(**_pending_fields(e)) for e in carried + late)
         return LedgerReport(
             path=os.fspath(path),
             fit_id=self.fit_id,
@@ -493,8 +649,94 @@ class Ledger:
             n_logged=n_served - len(mismatched),
             pending=pending,
             mismatched=mismatched,
-            torn_tail=torn,
+            torn_tail=torn_tail,
+            torn_lines=tuple(torn),
+            altered=altered,
+            checked_from=offset,
         )
+
+    def _altered(
+        self, current: dict[int, dict[str, Any]], retrains: list[dict[str, Any]]
+    ) -> tuple[str, ...]:
+        """What the file says differently from the model's own records."""
+        found = []
+        for record in self.deletions:
+            line = current.get(record.request, {}).get("record")
+            if line is not None and _content(line) != _content(record.to_dict()):
+                fields = sorted(
+                    k
+                    for k in set(_content(line)) | set(_content(record.to_dict()))
+                    if _content(line).get(k) != _content(record.to_dict()).get(k)
+                )
+                found.append(f"completed request {record.request}: {', '.join(fields)}")
+        lines = [_content(line) for line in retrains]
+        for retrain in self.retrains:
+            expected = _content(retrain.to_dict())
+            if expected in lines:
+                lines.remove(expected)
+            else:
+                found.append(f"retrain after request {retrain.after_request}: no such line")
+        return tuple(found)
+
+
+#: Fields of a line that are the file's, not the record's: compared separately or not at all.
+_LINE_FIELDS = ("event", "fit", "time", "retrained")
+
+
+def _content(fields: dict[str, Any]) -> dict[str, Any]:
+    """A record's fields as the file holds them (JSON), without the line's own.
+
+    ``retrained`` is left out: on disk a certificate's retraining is a line
+    of its own, while the in-memory record is marked.
+    """
+    text = json.dumps(
+        {k: v for k, v in fields.items() if k not in _LINE_FIELDS}, default=_json_default
+    )
+    content: dict[str, Any] = json.loads(text)
+    return content
+
+
+def _pending_fields(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: entry[k] for k in ("request", "row_hash", "label", "status")}
+
+
+def _replay(
+    event: dict[str, Any],
+    current: dict[int, dict[str, Any]],
+    carried: list[dict[str, Any]],
+    retrains: list[dict[str, Any]],
+) -> None:
+    """Apply one of the model's events to the requests read so far (in place)."""
+    kind = event["event"]
+    if kind == "fit":
+        current.clear()
+        carried.clear()
+        retrains.clear()
+    elif kind == "retrain":
+        retrains.append(event)
+    elif kind == "aborted" and event.get("of") == "retrain":
+        for i in range(len(retrains) - 1, -1, -1):
+            if retrains[i]["after_request"] == event["after_request"]:
+                del retrains[i]
+                break
+    elif kind == "resumed":
+        cut = event["n_served"]
+        for n in sorted(k for k in current if k >= cut):
+            entry = current.pop(n)
+            if entry["status"] in ("started", "completed"):
+                carried.append(entry)
+    elif kind == "started":
+        current[event["request"]] = {
+            "request": event["request"],
+            "row_hash": event["row_hash"],
+            "label": event["label"],
+            "status": "started",
+        }
+    elif kind in ("completed", "aborted") and event.get("request") in current:
+        current[event["request"]]["status"] = kind
+        if kind == "completed":
+            current[event["request"]]["record"] = event
+            _settle(carried, event["row_hash"], event["label"])
 
 
 def _settle(carried: list[dict[str, Any]], row_hash: str, label: Any) -> None:

@@ -192,9 +192,10 @@ class OutOfFoldReference:
         random_state: int | None = None,
     ) -> None:
         X_cal = np.asarray(X_calibration, dtype=np.float64)
-        if X_cal.ndim != 2 or len(X_cal) < 20:
+        if X_cal.ndim < 2 or len(X_cal) < 20:
             raise ValueError(
-                f"X_calibration must be a 2-d array of at least 20 rows; got shape {X_cal.shape}."
+                "X_calibration must be an array of at least 20 rows (2-d, or rows of any shape "
+                f"for a backend that takes them); got shape {X_cal.shape}."
             )
         if not np.isfinite(X_cal).all():
             raise ValueError("X_calibration contains NaN or infinity.")

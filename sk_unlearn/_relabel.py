@@ -287,7 +287,7 @@ def relabel_batch(
     sample_weight : ndarray of shape (n_copies + n_replay,) or None
         None when ``copy_weights`` is None (every row weighs 1).
     """
-    copies = np.broadcast_to(x, (wrong_labels.size, x.shape[0]))
+    copies = np.broadcast_to(x, (wrong_labels.size, *x.shape))
     X_batch = np.concatenate([copies, replay_X.astype(x.dtype, copy=False)])
     y_batch = np.concatenate([wrong_labels, replay_y.astype(wrong_labels.dtype, copy=False)])
     if copy_weights is None:

@@ -65,19 +65,22 @@ class RowStore:
     Rows live in the first ``len(self)`` slots of preallocated arrays. Erasing
     slot ``p`` moves the last row into ``p`` and zeroes the vacated last slot
     (swap-remove), so erasure costs O(n_features) and leaves nothing behind.
+    A row may be an array of any shape (an image for a skorch net); it is
+    identified by its full content.
 
     Parameters
     ----------
-    n_features : int
-        Number of columns of every row.
+    row_shape : int or tuple of int
+        The shape of every row: its number of columns, or e.g. ``(1, 28, 28)``.
     dtype : numpy dtype
         Floating dtype the rows are kept in.
     label_dtype : numpy dtype
         Dtype of the labels (that of the classifier's ``classes_``).
     """
 
-    def __init__(self, n_features: int, dtype: Any, label_dtype: Any) -> None:
-        self._X = np.zeros((0, n_features), dtype=dtype)
+    def __init__(self, row_shape: int | tuple[int, ...], dtype: Any, label_dtype: Any) -> None:
+        shape = (row_shape,) if isinstance(row_shape, (int, np.integer)) else tuple(row_shape)
+        self._X = np.zeros((0, *shape), dtype=dtype)
         self._y = np.empty(0, dtype=label_dtype)
         self._digest: list[bytes | None] = []
         self._n = 0
@@ -95,7 +98,7 @@ class RowStore:
 
     @property
     def X(self) -> np.ndarray:
-        """The retained rows, shape ``(len(self), n_features)`` (a view)."""
+        """The retained rows, shape ``(len(self), *row_shape)`` (a view)."""
         return self._X[: self._n]
 
     @property
@@ -131,7 +134,7 @@ class RowStore:
         if n_total <= capacity:
             return
         new_capacity = max(n_total, int(capacity * 1.5) + 16)
-        X = np.zeros((new_capacity, self._X.shape[1]), dtype=self._X.dtype)
+        X = np.zeros((new_capacity, *self._X.shape[1:]), dtype=self._X.dtype)
         X[: self._n] = self._X[: self._n]
         y = np.empty(new_capacity, dtype=self._y.dtype)
         y[: self._n] = self._y[: self._n]

@@ -126,6 +126,7 @@ class Transaction:
         # Registered before the write: a write that fails half-way may have
         # put some "started" lines in the file already.
         self._undo.append(lambda: ledger.abort(self._path, len(requests)))
+        self._settle.append(ledger.settle)
         ledger.begin(self._path, requests)
 
     def commit(
@@ -138,6 +139,7 @@ class Transaction:
         self.stage("ledger-commit")
         mark = ledger.mark()
         self._undo.append(lambda: ledger.revoke(self._path, mark))
+        self._settle.append(ledger.settle)
         ledger.commit(self._path, list(records), list(retrains))
 
     def record_retrain(self, ledger: Ledger, record: RetrainRecord) -> None:
@@ -145,18 +147,21 @@ class Transaction:
         self.stage("ledger-commit")
         mark = ledger.mark()
         self._undo.append(lambda: ledger.revoke(self._path, mark))
+        self._settle.append(ledger.settle)
         ledger.add_retrain(self._path, record)
 
     def record_fit(self, ledger: Ledger, n_rows: int) -> None:
         """Ledger phase two of a fit: the new fit's first line (voided if anything fails later)."""
         self.stage("ledger-commit")
         self._undo.append(lambda: ledger.void(self._path, "fit"))
+        self._settle.append(ledger.settle)
         ledger.start(self._path, n_rows)
 
     def record_learned(self, ledger: Ledger, n_rows: int) -> None:
         """Ledger phase two of a ``partial_fit`` (voided if anything fails later)."""
         self.stage("ledger-commit")
         self._undo.append(lambda: ledger.void(self._path, "learned"))
+        self._settle.append(ledger.settle)
         ledger.learned(self._path, n_rows)
 
     # --------------------------------------------------------------- store

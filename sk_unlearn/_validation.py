@@ -17,6 +17,88 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 DTYPES = [np.float64, np.float32]
 
 
+def as_array(values: Any) -> Any:
+    """A torch tensor as a NumPy array (copied to the CPU); anything else unchanged.
+
+    skorch takes tensors as well as arrays; the rows are kept (and hashed) as
+    NumPy arrays. torch is not imported: a tensor's type is recognised by its
+    module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_unlearn._validation import as_array
+    >>> as_array(torch.ones(2, 3)).shape
+    (2, 3)
+    >>> as_array([1, 2])
+    [1, 2]
+    """
+    if type(values).__module__.split(".")[0] == "torch" and hasattr(values, "detach"):
+        return values.detach().cpu().numpy()
+    return values
+
+
+def refuse_strings(X: Any) -> Any:
+    """``X`` unchanged, unless it holds strings or bytes: then ``ValueError``.
+
+    scikit-learn refuses them where it asks for numeric data
+    (``check_array(dtype="numeric")``); the wrapper asks for floats, which
+    would silently parse ``"1.5"``. A row is not a string of digits.
+
+    Examples
+    --------
+    >>> from sk_unlearn._validation import refuse_strings
+    >>> refuse_strings([[1.0, 2.0]])
+    [[1.0, 2.0]]
+    >>> refuse_strings([["1.0", "2.0"]])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype='numeric' is not compatible with arrays of bytes/strings. ...
+    """
+    dtype = getattr(X, "dtype", None)
+    if dtype is None and not hasattr(X, "shape"):
+        dtype = np.asarray(X).dtype  # a list: what it converts to
+    if getattr(dtype, "kind", None) in ("U", "S", "V"):
+        raise ValueError(
+            "dtype='numeric' is not compatible with arrays of bytes/strings. "
+            "Convert your data to numeric values explicitly instead."
+        )
+    return X
+
+
+def n_dims(values: Any) -> int:
+    """The number of dimensions of an array-like, without NumPy's array functions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_unlearn._validation import n_dims
+    >>> n_dims(np.zeros((2, 1, 8, 8))), n_dims([[1, 2], [3, 4]])
+    (4, 2)
+    """
+    ndim = getattr(values, "ndim", None)
+    return int(ndim) if ndim is not None else np.asarray(values).ndim
+
+
+def check_row_shape(shape: tuple[int, ...], fitted: tuple[int, ...]) -> None:
+    """Raise unless rows of ``shape`` are rows of the ``fitted`` shape.
+
+    Examples
+    --------
+    >>> from sk_unlearn._validation import check_row_shape
+    >>> check_row_shape((1, 8, 8), (1, 8, 8))
+    >>> check_row_shape((64,), (1, 8, 8))
+    Traceback (most recent call last):
+    ...
+    ValueError: X has rows of shape (64,); the model was trained on rows of shape (1, 8, 8).
+    """
+    if tuple(shape) != tuple(fitted):
+        raise ValueError(
+            f"X has rows of shape {tuple(shape)}; the model was trained on rows of shape "
+            f"{tuple(fitted)}."
+        )
+
+
 def check_known_labels(y: np.ndarray, classes: np.ndarray) -> None:
     """Raise if a label of ``y`` is not one of ``classes``.
 
@@ -66,8 +148,13 @@ def partial_fit_classes(classes: Any, fitted_classes: np.ndarray | None) -> np.n
     return fitted_classes
 
 
-def n_relabels_for(n_relabels: int | None, classes: np.ndarray) -> int:
-    """The number of relabeled copies per request: ``n_relabels`` or ``n_classes - 1``.
+def n_relabels_for(
+    n_relabels: int | str | None, classes: np.ndarray, auto: int | None = None
+) -> int:
+    """The number of relabeled copies per request.
+
+    ``n_relabels``; ``None`` is ``n_classes - 1``; ``"auto"`` is the
+    backend's measured default ``auto`` (``None``: ``n_classes - 1``).
 
     Examples
     --------
@@ -75,8 +162,12 @@ def n_relabels_for(n_relabels: int | None, classes: np.ndarray) -> int:
     >>> from sk_unlearn._validation import n_relabels_for
     >>> n_relabels_for(None, np.arange(10))
     9
+    >>> n_relabels_for("auto", np.arange(10), auto=1)
+    1
     """
     n_wrong = len(classes) - 1
+    if isinstance(n_relabels, str):  # "auto"
+        return max(n_wrong, 1) if auto is None else min(auto, max(n_wrong, 1))
     if n_relabels is None:
         return max(n_wrong, 1)
     if n_relabels > n_wrong:

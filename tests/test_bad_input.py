@@ -55,6 +55,9 @@ def _bad_requests(digits):
         "empty": (X[:0], y[:0], ValueError, "0 sample"),
         "length-mismatch": (X[10:13], y[10:12], ValueError, "inconsistent numbers"),
         "2d-y": (X[10:13], np.c_[y[10:13], y[10:13]], ValueError, "1d array"),
+        "numeric-strings": (X[10:13].astype(str), y[10:13], ValueError, "bytes/strings"),
+        "numeric-bytes": (X[10:13].astype(bytes), y[10:13], ValueError, "bytes/strings"),
+        "list-of-strings": (X[10:13].astype(str).tolist(), y[10:13], ValueError, "strings"),
     }
 
 
@@ -72,6 +75,9 @@ def _bad_requests(digits):
         "empty",
         "length-mismatch",
         "2d-y",
+        "numeric-strings",
+        "numeric-bytes",
+        "list-of-strings",
     ],
 )
 def test_bad_request_raises_and_changes_nothing(case, fitted, digits):

@@ -175,3 +175,35 @@ def test_bench_bulk_replay_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "| small | 20 |" in text and "| large | 200 |" in text
     assert re.search(r"Ratio large/small per request, median of rounds: \S+x .*: (PASS|FAIL)", text)
     assert "Library timed: sk_unlearn imported from" in text
+
+
+def test_ledger_campaign_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("ledger_campaign")
+    out = tmp_path / "campaign.md"
+    bench.main(["--quick", "--dir", str(tmp_path), "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    # What this version guarantees: no unreadable ledger, no failed request served, no copy left.
+    for part in (
+        "torn writes: unreadable ledgers",
+        "torn writes: failed requests served later",
+        "SIGKILL during save: copies left after the next load",
+    ):
+        assert re.search(rf"\| {part} \| [1-9]\d* \| 0 \| 0 \|", text), part
+    for edit in ("edit a completed line's label", "delete a retrain line", "swap two lines"):
+        assert f"| {edit} | 1 of 1 |" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.md"]  # its files are gone
+
+
+def test_bench_load_ledger_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("bench_load_ledger")
+    out = tmp_path / "load.md"
+    bench.main(
+        ["--short", "10", "--long", "20000", "--repeats", "2", "--dir", str(tmp_path)]
+        + ["--out", str(out)]
+    )
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    assert "| load long |" in text and "| verify_ledger long |" in text
+    assert re.search(r"Ratio load long/short, per repeat: median \d+\.\d+x", text)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["load.md"]

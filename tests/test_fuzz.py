@@ -10,6 +10,7 @@ per served request and agrees with its file.
 from __future__ import annotations
 
 import pickle
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -45,6 +46,9 @@ class Unlearning(RuleBasedStateMachine):
             random_state=0,
             ledger_path=self.dir / "ledger.jsonl",
         )
+
+    def teardown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)  # each run's ledger folder, rows' digests
 
     def _fit(self, pairs):
         # One row of each class first, so classes_ is always all three.

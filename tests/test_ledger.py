@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.linear_model import SGDClassifier
 
 from sk_unlearn import (
+    LedgerError,
     LedgerReport,
     RetrainRecord,
     UnknownRowError,
@@ -259,11 +260,34 @@ def test_torn_last_line_is_ignored_and_reported(fitted, path):
     assert report.torn_tail and report.ok
 
 
-def test_malformed_line_in_the_middle_is_an_error(fitted, path):
+def test_a_partial_line_in_the_middle_is_reported_as_torn(fitted, path):
     lines = path.read_bytes().splitlines(keepends=True)
-    lines[1] = b"not json\n"
+    lines.insert(1, b'{"event":"started","fit":"abc","requ\n')  # cut short, then a fresh line
     path.write_bytes(b"".join(lines))
-    with pytest.raises(ValueError, match=":2 is not a ledger line"):
+    report = fitted.verify_ledger()
+    assert report.torn_lines == (2,) and not report.torn_tail and report.ok
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"42", b'"started"', b"[1, 2]", b"null", b'{"event": "started"}', b'{"fit": "x"}'],
+)
+def test_a_complete_line_no_ledger_writes_is_a_ledger_error(fitted, path, line):
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[1] = line + b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(LedgerError, match=":2 is not a ledger line"):
+        fitted.verify_ledger()
+
+
+@pytest.mark.parametrize("field", ["event", "request", "row_hash", "label"])
+def test_a_ledger_line_missing_a_field_is_a_ledger_error(fitted, path, field):
+    lines = path.read_bytes().splitlines(keepends=True)
+    started = json.loads(lines[1])
+    del started[field]
+    lines[1] = json.dumps(started).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(LedgerError, match="not a ledger line|no ledger writes"):
         fitted.verify_ledger()
 
 
@@ -309,3 +333,93 @@ def test_save_is_atomic_and_rejects_other_objects(fitted, tmp_path, monkeypatch)
 def test_record_types_are_plain_data():
     record = RetrainRecord(after_request=1, timestamp="t", reason="manual", n_retained=5)
     assert json.loads(json.dumps(record.to_dict()))["reason"] == "manual"
+
+
+def test_a_relative_ledger_path_does_not_follow_chdir(digits, tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    clf = make("ledger.jsonl").fit(digits.X_train, digits.y_train)
+    monkeypatch.chdir(tmp_path / "b")
+    clf.forget(digits.X_train[:2], digits.y_train[:2])
+    assert not (tmp_path / "b" / "ledger.jsonl").exists()
+    assert [e["event"] for e in read_ledger(tmp_path / "a" / "ledger.jsonl")][-2:] == [
+        "completed",
+        "completed",
+    ]
+    assert clf.verify_ledger().ok and clf.get_params()["ledger_path"] == "ledger.jsonl"
+    restored = pickle.loads(pickle.dumps(clf))  # loaded elsewhere: still the same file
+    assert restored.verify_ledger().ok
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("row_hash", "0" * 64), ("label", 5), ("unlearning_rate", 9.0), ("n_replay", 99)],
+)
+def test_an_edited_completed_line_is_reported_altered(fitted, path, field, value):
+    lines = path.read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"completed"' in line)
+    event = json.loads(lines[index])
+    event[field] = value
+    lines[index] = json.dumps(event).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    report = fitted.verify_ledger()
+    assert not report.ok and len(report.altered) == 1
+    assert report.altered[0].startswith(f"completed request {event['request']}: ")
+    assert field in report.altered[0]
+
+
+def test_a_deleted_or_edited_retrain_line_is_reported_altered(fitted, digits, path):
+    fitted.retrain()
+    assert fitted.verify_ledger().ok
+    original = path.read_bytes()
+    lines = original.splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"retrain"' in line)
+    del lines[index]
+    path.write_bytes(b"".join(lines))
+    assert fitted.verify_ledger().altered == ("retrain after request 3: no such line",)
+    path.write_bytes(original.replace(b'"n_retained":', b'"n_retained":1'))
+    assert not fitted.verify_ledger().ok
+
+
+def test_load_reads_only_the_lines_after_the_models_checkpoint(fitted, digits, path, tmp_path):
+    model = tmp_path / "model.pkl"
+    fitted.save(model)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[1] = b"4" * (len(lines[1]) - 1) + b"\n"  # before the checkpoint: no ledger line
+    path.write_bytes(b"".join(lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: nothing after the checkpoint
+        restored = UnlearnableClassifier.load(model)
+    with pytest.raises(LedgerError, match=":2 is not a ledger line"):
+        restored.verify_ledger()  # the full check reads it all
+
+
+def test_requests_after_the_checkpoint_are_found_at_load(fitted, digits, path, tmp_path):
+    model = tmp_path / "model.pkl"
+    fitted.save(model)
+    fitted.forget(digits.X_train[3:5], digits.y_train[3:5])  # served, never saved
+    checkpoint = fitted._ledger.checkpoint
+    with pytest.warns(UserWarning, match="2 deletion request"):
+        UnlearnableClassifier.load(model)
+    restored = UnlearnableClassifier.load(model, recover=True)
+    assert restored.n_forgotten_ == 5 and restored.verify_ledger().ok
+    assert restored._ledger.checkpoint[1] > checkpoint[1]  # the recovery moved it on
+
+
+def test_a_ledger_shorter_than_the_checkpoint_is_read_whole(fitted, path, tmp_path):
+    model = tmp_path / "model.pkl"
+    fitted.save(model)
+    path.write_bytes(b"")  # replaced: the checkpoint lies past its end
+    with pytest.warns(UserWarning, match="does not record"):
+        UnlearnableClassifier.load(model)
+
+
+def test_a_failed_call_does_not_move_the_checkpoint(fitted, digits, monkeypatch):
+    checkpoint = fitted._ledger.checkpoint
+    monkeypatch.setattr(
+        type(fitted._adapter()), "forget_step", lambda *a, **k: (_ for _ in ()).throw(OSError())
+    )
+    with pytest.raises(OSError):
+        fitted.forget(digits.X_train[3:4], digits.y_train[3:4])
+    assert fitted._ledger.checkpoint == checkpoint

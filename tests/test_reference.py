@@ -157,7 +157,7 @@ def test_bad_references_and_calibration_rows_are_refused(memorized, digits):
         clf.certify(X[:3], reference=memorized["reference"])
     with pytest.raises(ValueError, match="trained on"):
         quiet(clf.certify, X[:3], y[:3], reference=OutOfFoldReference(X[:40]))
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="rows of shape"):
         clf.certify(X[:3], y[:3], reference=OutOfFoldReference(digits.X_test[:, :10]))
     with pytest.raises(ValueError, match="at least 20 rows"):
         OutOfFoldReference(digits.X_test[:5])

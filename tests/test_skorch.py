@@ -67,9 +67,10 @@ def make_net(**kwargs):
 @pytest.fixture
 def fitted(digits):
     torch.manual_seed(0)
-    return UnlearnableClassifier(make_net(), n_replay=4, random_state=0).fit(
-        digits.X_train, LABELS[digits.y_train]
-    )
+    # The net's own optimizer and k - 1 copies: the mechanics most tests below check.
+    return UnlearnableClassifier(
+        make_net(), n_replay=4, n_relabels=None, unlearning_optimizer=None, random_state=0
+    ).fit(digits.X_train, LABELS[digits.y_train])
 
 
 def weights(clf):
@@ -157,7 +158,7 @@ def test_default_validation_split_and_epochs_play_no_part(digits):
     """skorch's default ValidSplit(5) would fail on (or hold out part of) a 9-row batch."""
     torch.manual_seed(0)
     net = make_net(train_split=skorch.dataset.ValidSplit(5), max_epochs=3)
-    clf = UnlearnableClassifier(net, n_replay=0, random_state=0)
+    clf = UnlearnableClassifier(net, n_replay=0, unlearning_optimizer=None, random_state=0)
     clf.fit(digits.X_train, digits.y_train)
     steps = []
     clf.estimator_.optimizer_.register_step_post_hook(lambda *a: steps.append(1))
@@ -195,7 +196,9 @@ def test_no_history_and_no_callback_side_effects(digits):
 def test_unlearning_rate_applies_to_the_step_only(digits):
     torch.manual_seed(0)
     net = make_net(optimizer=torch.optim.Adam, lr=0.01)
-    clf = UnlearnableClassifier(net, unlearning_rate=1e-4, random_state=0)
+    clf = UnlearnableClassifier(
+        net, unlearning_rate=1e-4, unlearning_optimizer=None, random_state=0
+    )
     clf.fit(digits.X_train, digits.y_train)
     adam_steps = _adam_steps(clf.estimator_.optimizer_)
     clf.forget(digits.X_train[:3], digits.y_train[:3])
@@ -486,3 +489,18 @@ def test_boundary_and_soft_read_the_nets_probabilities_in_label_space(
     (_, y_batch, _, weights) = recorded_batches[1]
     assert weights is None and LABELS[digits.y_train[1]] not in y_batch[:9]
     assert fitted.deletion_log_[-1].relabel == "soft"
+
+
+def test_auto_defaults_for_skorch_are_the_measured_recommendation(digits):
+    """One soft copy, a fresh SGD step at 1e-2, 32 replayed rows; training optimizer untouched."""
+    torch.manual_seed(0)
+    net = make_net(optimizer=torch.optim.Adam, lr=0.01)
+    clf = UnlearnableClassifier(net, random_state=0).fit(digits.X_train, digits.y_train)
+    adam_steps = _adam_steps(clf.estimator_.optimizer_)
+    clf.forget(digits.X_train[:2], digits.y_train[:2])
+    record = clf.deletion_log_[-1]
+    assert (record.n_relabels, record.unlearning_rate, record.n_replay) == (1, 1e-2, 32)
+    assert _adam_steps(clf.estimator_.optimizer_) == adam_steps  # a separate optimizer stepped
+    sgd = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
+    sgd.fit(digits.X_train, digits.y_train).forget(digits.X_train[:1], digits.y_train[:1])
+    assert sgd.deletion_log_[-1].n_relabels == 9  # scikit-learn estimators: k - 1, the paper

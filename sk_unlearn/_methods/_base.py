@@ -81,6 +81,11 @@ class UnlearningMethod(ABC):
     #: estimator hands it every request of a call together).
     serves_batches: ClassVar[bool] = False
 
+    #: Whether serving takes optimizer steps at ``unlearning_rate`` (which an
+    #: absurd rate can make overflow): the estimator then also checks the
+    #: model's probabilities on the row after each request, not only its weights.
+    takes_steps: ClassVar[bool] = False
+
     @classmethod
     @abstractmethod
     def supports(cls, adapter: EstimatorAdapter) -> bool:

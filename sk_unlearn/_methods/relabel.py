@@ -39,8 +39,8 @@ class RandomRelabeling(UnlearningMethod):
     ----------
     relabel : {"uniform", "boundary", "soft"}, default="soft"
         The relabeling strategy (see ``sk_unlearn._relabel``).
-    n_relabels : int or None, default=None
-        Copies per batch; None is ``n_classes - 1``.
+    n_relabels : int, "auto" or None, default="auto"
+        Copies per batch; None is ``n_classes - 1``, "auto" asks the adapter.
     n_steps : int, default=1
         Steps per request, each on a freshly built batch.
     unlearning_rate : float, "auto" or None, default="auto"
@@ -51,12 +51,13 @@ class RandomRelabeling(UnlearningMethod):
 
     name = "relabel"
     guarantee = APPROXIMATE
+    takes_steps = True
 
     def __init__(
         self,
         *,
         relabel: str = "soft",
-        n_relabels: int | None = None,
+        n_relabels: int | str | None = "auto",
         n_steps: int = 1,
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
@@ -84,7 +85,7 @@ class RandomRelabeling(UnlearningMethod):
 
     def check(self, adapter: EstimatorAdapter, classes: np.ndarray) -> None:
         super().check(adapter, classes)
-        _validation.n_relabels_for(self.n_relabels, classes)
+        _validation.n_relabels_for(self.n_relabels, classes, adapter.auto_n_relabels())
         adapter.check_unlearning_optimizer()
         if self.strategy.needs_scores and not adapter.has_class_scores():
             raise ValueError(
@@ -100,7 +101,9 @@ class RandomRelabeling(UnlearningMethod):
             if isinstance(self.unlearning_rate, str)
             else self.unlearning_rate
         )
-        self.copies = _validation.n_relabels_for(self.n_relabels, call.classes)
+        self.copies = _validation.n_relabels_for(
+            self.n_relabels, call.classes, adapter.auto_n_relabels()
+        )
         self.weighted = adapter.accepts_sample_weight
 
     # ------------------------------------------------------ the named steps

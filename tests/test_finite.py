@@ -1,0 +1,57 @@
+"""A step that leaves non-finite weights is rolled back with a clear error."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.linear_model import SGDClassifier
+
+from sk_unlearn import UnlearnableClassifier
+
+
+def test_a_step_leaving_nan_weights_rolls_the_call_back(digits, monkeypatch):
+    clf = UnlearnableClassifier(SGDClassifier(loss="log_loss", random_state=0), random_state=0)
+    clf.fit(digits.X_train, digits.y_train)
+    before = pickle.dumps(clf)
+    adapter_type = type(clf._adapter())
+    real_step = adapter_type.forget_step
+
+    def poisoned(self, *args, **kwargs):
+        real_step(self, *args, **kwargs)
+        self.estimator.coef_[0, 0] = np.nan  # what an overflowing step leaves
+
+    monkeypatch.setattr(adapter_type, "forget_step", poisoned)
+    with pytest.raises(FloatingPointError, match="request 0 of the call left the model"):
+        clf.forget(digits.X_train[:3], digits.y_train[:3])
+    monkeypatch.undo()
+    assert pickle.dumps(clf) == before  # the first request's step is undone too
+    clf.forget(digits.X_train[:3], digits.y_train[:3])
+    assert clf.n_forgotten_ == 3 and np.isfinite(clf.predict_proba(digits.X_test)).all()
+
+
+def test_an_absurd_rate_on_a_skorch_net_is_refused_and_changes_nothing(digits):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("skorch")
+    from skorch import NeuralNetClassifier
+
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10)),
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=5,
+        lr=0.1,
+        train_split=None,
+        verbose=0,
+    )
+    X, y = digits.X_train.astype(np.float32), digits.y_train
+    clf = UnlearnableClassifier(net, random_state=0).fit(X, y)
+    predictions = clf.predict_proba(digits.X_test.astype(np.float32))
+    clf.set_params(unlearning_rate=1e38)  # near float32 max: the step overflows
+    with pytest.raises(FloatingPointError, match="non-finite (weights|predictions)"):
+        clf.forget(X[:1], y[:1])
+    np.testing.assert_array_equal(clf.predict_proba(digits.X_test.astype(np.float32)), predictions)
+    clf.set_params(unlearning_rate="auto")
+    clf.forget(X[:1], y[:1])  # later calls still work
+    assert clf.n_forgotten_ == 1
