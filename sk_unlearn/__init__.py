@@ -20,6 +20,7 @@ from ._ledger import (
 )
 from ._pipeline import forget_through_pipeline
 from ._reference import OutOfFoldReference
+from ._safe_pickle import UnsafePickleError
 from ._store import UnknownRowError
 
 __version__ = "0.1.0.dev0"
@@ -76,6 +77,7 @@ __all__ = [
     "RetrainRecord",
     "EstimatorAdapter",
     "UnknownRowError",
+    "UnsafePickleError",
     "UnsupportedEstimatorError",
     "UnlearnableClassifier",
     "forget_through_pipeline",

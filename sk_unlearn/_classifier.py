@@ -34,7 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _certify, _durability, _validation, _warnings
+from . import _certify, _durability, _safe_pickle, _validation, _warnings
 from ._adapter import STEP, TRAINING, EstimatorAdapter
 from ._backends import adapter_for
 from ._certificate import Certificate
@@ -827,8 +827,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         The pickle is written to a temporary file in the same directory,
         fsync'd and renamed over ``path``: a crash leaves either the old
-        file or the new one, never half of one. Load it with :meth:`load`
-        (or plain ``pickle.load``).
+        file or the new one, never half of one. Load it with :meth:`load`,
+        which runs no code the file chose (plain ``pickle.load`` reads it
+        too, and runs whatever a tampered file says).
 
         Parameters
         ----------
@@ -853,8 +854,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._saved_to = os.path.abspath(os.fspath(path))  # where verify_ledger looks for leftovers
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, recover: bool = False) -> UnlearnableClassifier:
+    def load(
+        cls, path: str | os.PathLike[str], *, recover: bool = False, allow_pickle: bool = False
+    ) -> UnlearnableClassifier:
         """Load a saved estimator and check it against its ledger file.
+
+        Loading runs no code the file chose: only scikit-learn, sk-unlearn
+        and NumPy classes and NumPy's reconstructors may be named in it
+        (see docs/reliability.md, "Loading safely"); anything else is an
+        :class:`~sk_unlearn.UnsafePickleError` before it is called. A skorch
+        net cannot be loaded so (its own loading unpickles bytes inside the
+        file): pass ``allow_pickle=True``, and do so only for a file from a
+        source you trust, since plain ``pickle`` runs whatever the file says.
 
         When the estimator has a ``ledger_path``, the file is compared with
         what the estimator has applied (:meth:`verify_ledger`). Requests the
@@ -868,6 +879,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             A pickle written by :meth:`save` (or ``pickle.dump``).
         recover : bool, default=False
             Serve the pending requests right away (see :meth:`recover`).
+        allow_pickle : bool, default=False
+            Load with plain ``pickle``: needed for skorch nets, and unsafe
+            for a file you do not trust.
 
         Returns
         -------
@@ -876,10 +890,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         Raises
         ------
+        UnsafePickleError
+            If the file names anything the safe loader does not admit.
         TypeError
             If the file holds something else.
         """
-        clf: UnlearnableClassifier = _durability.load(path, cls)
+        clf: UnlearnableClassifier = _durability.load(path, cls, allow_pickle=allow_pickle)
         clf._saved_to = os.path.abspath(os.fspath(path))
         if clf.ledger_path is not None and hasattr(clf, "_ledger"):
             # Only the lines after the model's checkpoint: what it may lack.
@@ -986,7 +1002,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if _LOCKED_STATE in state:
-            state = pickle.loads(state[_LOCKED_STATE])
+            state = _safe_pickle.nested_loads(state[_LOCKED_STATE])
         super().__setstate__(upgrade(state))
 
     # ------------------------------------------------------------ predicting
