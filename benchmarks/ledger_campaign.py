@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import hashlib
 import itertools
 import json
 import os
@@ -52,6 +53,11 @@ from sklearn.linear_model import SGDClassifier
 from sk_unlearn import UnlearnableClassifier, _durability, row_hash
 from sk_unlearn import _ledger as ledger_module
 from sk_unlearn.datasets import load_digits_split
+
+
+def unkeyed_digest(row: np.ndarray) -> str:
+    """The plain SHA-256 of a row's float64 values: what anyone can compute (the 0.1 digest)."""
+    return hashlib.sha256(np.asarray(row, dtype=np.float64).ravel().tobytes()).hexdigest()
 
 
 def make(ledger: Path) -> UnlearnableClassifier:
@@ -249,13 +255,17 @@ def _tamper_cases(data):
         def edit(lines, row, label):
             event = json.loads(lines[-1])
             request = max(json.loads(x).get("request", -1) for x in lines) + 1
+            # What someone who can write the file but lacks the key can do: the
+            # row's plain SHA-256, the public key id and a link copied from a line.
             forged = {
                 "event": kind,
                 "fit": event["fit"],
                 "time": event["time"],
                 "request": request,
-                "row_hash": row_hash(row),
-                "label": label,
+                "row_hash": unkeyed_digest(row),
+                "label_hash": hashlib.sha256(json.dumps(label).encode()).hexdigest(),
+                "key": event.get("key"),
+                "mac": event.get("mac"),
             }
             lines.append(json.dumps(forged, separators=(",", ":")).encode() + b"\n")
             return lines
@@ -270,7 +280,10 @@ def _tamper_cases(data):
             "edit a completed line's row hash",
             edit_field("completed", "row_hash", lambda h: h[::-1]),
         ),
-        ("edit a completed line's label", edit_field("completed", "label", lambda v: v + 1)),
+        (
+            "edit a completed line's label digest",
+            edit_field("completed", "label_hash", lambda h: h[::-1]),
+        ),
         ("edit a completed line's rate", edit_field("completed", "unlearning_rate", lambda v: 9.0)),
         ("edit a retrain line's count", edit_field("retrain", "n_retained", lambda v: v + 1)),
         ("edit a started line's row hash", edit_field("started", "row_hash", lambda h: h[::-1])),
@@ -290,7 +303,7 @@ def _noticed(clf: UnlearnableClassifier) -> bool:
         report = clf.verify_ledger()
     except ValueError:  # LedgerError included: a line no ledger writes
         return True
-    if report.mismatched or report.altered or report.torn_lines:
+    if report.mismatched or report.altered or report.forged or report.torn_lines:
         return True
     if report.pending:  # reported as ordinary pending requests: does recover() serve them?
         before = clf.n_retained_
@@ -343,13 +356,13 @@ def reidentification(workdir: Path, n_people: int) -> dict[str, int]:
         for e in map(json.loads, _lines(ledger))
         if e["event"] == "completed"
     }
-    start = time.perf_counter()
+    start = time.perf_counter()  # the attacker has the ledger, not the key
     found = set()
     for candidate in itertools.product(ages, zips, genders):
-        if (h := row_hash(np.asarray(candidate, dtype=np.float64))) in hashes:
+        if (h := unkeyed_digest(np.asarray(candidate, dtype=np.float64))) in hashes:
             found.add(h)
     seconds = time.perf_counter() - start
-    truth = {row_hash(X[i]) for i in deleted}
+    truth = {row_hash(X[i]) for i in deleted} | {unkeyed_digest(X[i]) for i in deleted}
     return {
         "candidates": len(ages) * len(zips) * len(genders),
         "deleted": n_people,

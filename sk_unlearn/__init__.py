@@ -20,23 +20,49 @@ from ._ledger import (
 )
 from ._pipeline import forget_through_pipeline
 from ._reference import OutOfFoldReference
-from ._store import UnknownRowError, row_digest
+from ._safe_pickle import UnsafePickleError
+from ._store import UnknownRowError
 
 __version__ = "0.1.0.dev0"
 
 
-def row_hash(row) -> str:  # type: ignore[no-untyped-def]
-    """Hex SHA-256 of a row's values, as recorded in ``deletion_log_``.
+def row_hash(row, key: bytes | None = None) -> str:  # type: ignore[no-untyped-def]
+    """Hex HMAC-SHA256 of a row's values, as ``deletion_log_`` and the ledger record it.
+
+    Keyed with the deployment's secret key (``key=None``; see
+    docs/reliability.md, "Keys"), which is neither in the ledger nor in the
+    model file: without it a digest reveals nothing, not even to someone who
+    can enumerate every plausible row. An auditor holding the key and a raw
+    row confirms its deletion with
+    ``row_hash(x) in {r.row_hash for r in clf.deletion_log_}``.
 
     Examples
     --------
     >>> from sk_unlearn import row_hash
-    >>> row_hash([0.0, 1.0]) == row_hash([-0.0, 1])
+    >>> key = bytes(32)  # a fixed key, for the example
+    >>> row_hash([0.0, 1.0], key) == row_hash([-0.0, 1], key)
+    True
+    >>> row_hash([0.0, 1.0], key) == row_hash([0.0, 1.0], bytes([1]) * 32)
+    False
+    """
+    from ._keys import deployment_key, keyed_row_hash
+
+    return keyed_row_hash(row, deployment_key() if key is None else key)
+
+
+def label_hash(label, key: bytes | None = None) -> str:  # type: ignore[no-untyped-def]
+    """Hex HMAC-SHA256 of a label, as ``DeletionRecord.label_hash`` and the ledger record it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_unlearn import label_hash
+    >>> label_hash(np.int64(3), bytes(32)) == label_hash(3, bytes(32))
     True
     """
-    import numpy as np
+    from ._keys import deployment_key, keyed_label_hash
 
-    return row_digest(np.asarray(row, dtype=np.float64).ravel()).hex()
+    return keyed_label_hash(label, deployment_key() if key is None else key)
 
 
 __all__ = [
@@ -51,11 +77,13 @@ __all__ = [
     "RetrainRecord",
     "EstimatorAdapter",
     "UnknownRowError",
+    "UnsafePickleError",
     "UnsupportedEstimatorError",
     "UnlearnableClassifier",
     "forget_through_pipeline",
     "read_ledger",
     "register_adapter",
+    "label_hash",
     "row_hash",
     "__version__",
 ]

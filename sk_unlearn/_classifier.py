@@ -34,11 +34,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _certify, _durability, _validation, _warnings
+from . import _certify, _durability, _safe_pickle, _validation, _warnings
 from ._adapter import STEP, TRAINING, EstimatorAdapter
 from ._backends import adapter_for
 from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
+from ._keys import deployment_key, keyed_label_hash, keyed_row_hash
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord, utc_now
 from ._locking import LOCK_ATTR, locked
 from ._methods import (
@@ -235,8 +236,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ledger_path : str, path-like or None, default=None
         A JSON Lines file to which every request and retraining is appended
         and fsync'd before the model changes (two phases per request:
-        "started", then "completed" or "aborted"). It holds row hashes and
-        labels, never row values. Several models (e.g. clones) may share a
+        "started", then "completed" or "aborted"). It holds keyed digests of
+        rows and labels (HMAC-SHA256 under the deployment's secret key, see
+        :func:`sk_unlearn.row_hash`), never row values or labels, and every
+        line carries a chained HMAC of the one before. Several models (e.g. clones) may share a
         file: every line names its model's fit. ``None`` keeps the ledger in
         memory only (``deletion_log_``, ``retrain_log_``). A relative path
         is resolved once, against the working directory at the first call
@@ -276,8 +279,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         :meth:`retrain`).
 
     deletion_log_ : list of DeletionRecord
-        One record per served request: the row's SHA-256 digest (never the
-        row), its label, when and how it was served (the method and whether
+        One record per served request: keyed digests of the row and its
+        label (never the row or the label), when and how it was served (the method and whether
         the removal was exact or approximate; a copy: the ledger itself is
         append-only).
 
@@ -556,11 +559,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 self._built(reference)
             tx.stage("locate")
             positions = self._store.locate(X_arr, y_arr)
-            digests = [self._store.digest(p).hex() for p in positions]
-            tx.begin(self._ledger, list(zip(digests, map(label_key, y_arr))))
+            hashes = _keyed_hashes(X_arr, y_arr)
+            tx.begin(self._ledger, hashes)
             tx.snapshot(adapter, STEP, rng=self._rng)
             tx.stage("apply")
-            records, retrains = self._serve(method, adapter, X_arr, y_arr, positions, reference)
+            records, retrains = self._serve(
+                method, adapter, X_arr, y_arr, positions, hashes, reference
+            )
             tx.commit(self._ledger, records, retrains)
             tx.commit_store(self._store, lambda: self._store.erase(positions))
             tx.stage("version")
@@ -822,8 +827,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         The pickle is written to a temporary file in the same directory,
         fsync'd and renamed over ``path``: a crash leaves either the old
-        file or the new one, never half of one. Load it with :meth:`load`
-        (or plain ``pickle.load``).
+        file or the new one, never half of one. Load it with :meth:`load`,
+        which runs no code the file chose (plain ``pickle.load`` reads it
+        too, and runs whatever a tampered file says).
 
         Parameters
         ----------
@@ -848,8 +854,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._saved_to = os.path.abspath(os.fspath(path))  # where verify_ledger looks for leftovers
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, recover: bool = False) -> UnlearnableClassifier:
+    def load(
+        cls, path: str | os.PathLike[str], *, recover: bool = False, allow_pickle: bool = False
+    ) -> UnlearnableClassifier:
         """Load a saved estimator and check it against its ledger file.
+
+        Loading runs no code the file chose: only scikit-learn, sk-unlearn
+        and NumPy classes and NumPy's reconstructors may be named in it
+        (see docs/reliability.md, "Loading safely"); anything else is an
+        :class:`~sk_unlearn.UnsafePickleError` before it is called. A skorch
+        net cannot be loaded so (its own loading unpickles bytes inside the
+        file): pass ``allow_pickle=True``, and do so only for a file from a
+        source you trust, since plain ``pickle`` runs whatever the file says.
 
         When the estimator has a ``ledger_path``, the file is compared with
         what the estimator has applied (:meth:`verify_ledger`). Requests the
@@ -863,6 +879,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             A pickle written by :meth:`save` (or ``pickle.dump``).
         recover : bool, default=False
             Serve the pending requests right away (see :meth:`recover`).
+        allow_pickle : bool, default=False
+            Load with plain ``pickle``: needed for skorch nets, and unsafe
+            for a file you do not trust.
 
         Returns
         -------
@@ -871,10 +890,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         Raises
         ------
+        UnsafePickleError
+            If the file names anything the safe loader does not admit.
         TypeError
             If the file holds something else.
         """
-        clf: UnlearnableClassifier = _durability.load(path, cls)
+        clf: UnlearnableClassifier = _durability.load(path, cls, allow_pickle=allow_pickle)
         clf._saved_to = os.path.abspath(os.fspath(path))
         if clf.ledger_path is not None and hasattr(clf, "_ledger"):
             # Only the lines after the model's checkpoint: what it may lack.
@@ -943,11 +964,21 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Forget the rows of ``report.pending`` (found by hash and label), as one call."""
         if not report.pending:
             return
+        legacy = [p for p in report.pending if p.label_hash is None]  # unkeyed, older lines
+        keyed = [p for p in report.pending if p.label_hash is not None]
         positions = self._store.locate_pending(
-            [bytes.fromhex(p.row_hash) for p in report.pending],
-            [p.label for p in report.pending],
-            [p.request for p in report.pending],
+            [bytes.fromhex(p.row_hash) for p in legacy],
+            [p.label for p in legacy],
+            [p.request for p in legacy],
         )
+        if keyed:
+            key = deployment_key()
+            positions += self._store.locate_keyed(
+                [(p.row_hash, str(p.label_hash)) for p in keyed],
+                [p.request for p in keyed],
+                lambda x, label: (keyed_row_hash(x, key), keyed_label_hash(label, key)),
+                exclude=positions,
+            )
         index = np.asarray(positions, dtype=np.intp)
         self.forget(self._store.X[index].copy(), self._store.y[index].copy())
 
@@ -971,7 +1002,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if _LOCKED_STATE in state:
-            state = pickle.loads(state[_LOCKED_STATE])
+            state = _safe_pickle.nested_loads(state[_LOCKED_STATE])
         super().__setstate__(upgrade(state))
 
     # ------------------------------------------------------------ predicting
@@ -1189,6 +1220,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X: np.ndarray,
         y: np.ndarray,
         positions: list[int],
+        hashes: list[tuple[str, str]],
         reference: OutOfFoldReference | None = None,
     ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
         """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
@@ -1198,7 +1230,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
             _check_finite(adapter, "the call's requests", X[:1] if method.takes_steps else None)
             self._n_since_retrain += len(positions)
-            return self._records(method, served, y, positions, first=0, retrains=[])
+            return self._records(method, served, hashes, positions, first=0, retrains=[])
         stops = self._stops(reference, X, y)
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
@@ -1210,7 +1242,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
             self._n_since_retrain += 1
             new, retrains = self._records(
-                method, [fields], y, positions, first=i, retrains=retrains
+                method, [fields], hashes, positions, first=i, retrains=retrains
             )
             records += new
             if new[0].retrained:
@@ -1224,7 +1256,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self,
         method: UnlearningMethod,
         served: list[dict[str, Any]],
-        y: np.ndarray,
+        hashes: list[tuple[str, str]],
         positions: list[int],
         *,
         first: int,
@@ -1251,8 +1283,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         records = [
             DeletionRecord(
                 request=self.n_forgotten_ + first + j,
-                row_hash=self._store.digest(positions[first + j]).hex(),
-                label=label_key(y[first + j]),
+                row_hash=hashes[first + j][0],
+                label_hash=hashes[first + j][1],
                 timestamp=utc_now(),
                 method=method.name,
                 guarantee=EXACT if asked else method.guarantee,
@@ -1412,3 +1444,9 @@ def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None)
             "step at too large an unlearning_rate does; the call was rolled back and nothing "
             "changed. Use a smaller unlearning_rate."
         )
+
+
+def _keyed_hashes(X: np.ndarray, y: np.ndarray) -> list[tuple[str, str]]:
+    """``(row_hash, label_hash)`` of each request, keyed with the deployment's key."""
+    key = deployment_key()
+    return [(keyed_row_hash(x, key), keyed_label_hash(label, key)) for x, label in zip(X, y)]

@@ -12,18 +12,27 @@ Formats:
    reproduce what 0.1 did -- in particular ``relabel="uniform"`` and
    ``method="relabel"``, since 0.1 served every request by uniform random
    relabeling; the oldest 0.1 pickles kept ``deletion_log_`` as a plain list.
-2. This version: the state as ``vars(estimator)`` holds it.
+2. 0.2 development: the state as ``vars(estimator)`` holds it.
+3. Rows of any shape: ``row_shape_``.
+4. Keyed digests: a ``DeletionRecord`` keeps ``label_hash`` (HMAC of the
+   label under the deployment's key) instead of the label; older records
+   are converted with the current key. Their ``row_hash`` stays the unkeyed
+   SHA-256 the old version wrote, and their ledger lines stay unkeyed
+   (``Ledger.keyed`` is false for such a model): see docs/reliability.md,
+   "Migrating an unkeyed ledger".
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import fields
 from typing import Any
 
-from ._ledger import Ledger
+from ._keys import deployment_key, keyed_label_hash
+from ._ledger import DeletionRecord, Ledger
 
 #: The format this version writes.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 #: The key under which a pickled state names its format.
 FORMAT_KEY = "_sk_unlearn_format"
@@ -47,13 +56,30 @@ def upgrade(state: dict[str, Any]) -> dict[str, Any]:
         _from_0_1(state)
     if version < 3 and "n_features_in_" in state:  # before rows of any shape: always 2-d
         state.setdefault("row_shape_", (int(state["n_features_in_"]),))
+    if version < 4 and "_ledger" in state:
+        _key_the_labels(state["_ledger"])
     return state
+
+
+def _key_the_labels(ledger: Ledger) -> None:
+    """Replace each record's label by its keyed digest; the ledger's old lines stay unkeyed."""
+    key = deployment_key()
+    names = {f.name for f in fields(DeletionRecord)}
+    upgraded = []
+    for record in ledger.deletions:
+        values = dict(vars(record))
+        if "label" in values:
+            values["label_hash"] = keyed_label_hash(values.pop("label"), key)
+        upgraded.append(DeletionRecord(**{k: v for k, v in values.items() if k in names}))
+    ledger.deletions = upgraded
+    ledger.keyed = False
 
 
 def _from_0_1(state: dict[str, Any]) -> None:
     if "deletion_log_" in state:  # before the ledger: the records as a plain list
         ledger = Ledger(uuid.uuid4().hex)
         ledger.deletions = list(state.pop("deletion_log_"))
+        ledger.keyed = False
         state["_ledger"] = ledger
     state.setdefault("verbose", 0)
     state.setdefault("ledger_path", None)

@@ -14,7 +14,7 @@ import pickle
 import tempfile
 from typing import Any
 
-from . import _warnings
+from . import _safe_pickle, _warnings
 from ._ledger import Ledger, LedgerReport
 
 try:
@@ -117,15 +117,16 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
             os.close(dir_fd)
 
 
-def load(path: str | os.PathLike[str], expected: type) -> Any:
+def load(path: str | os.PathLike[str], expected: type, *, allow_pickle: bool = False) -> Any:
     """Unpickle what :func:`save` wrote; raise ``TypeError`` unless it is an ``expected``.
 
-    Leftovers of an interrupted save of ``path`` are removed first (with a
-    warning).
+    Through the allowlist of :mod:`sk_unlearn._safe_pickle` unless
+    ``allow_pickle``. Leftovers of an interrupted save of ``path`` are
+    removed first (with a warning).
     """
     remove_leftovers(path)
     with open(path, "rb") as f:
-        obj = pickle.load(f)
+        obj = pickle.load(f) if allow_pickle else _safe_pickle.load(f)
     if not isinstance(obj, expected):
         raise TypeError(
             f"{os.fspath(path)} holds a {type(obj).__name__}, not an {expected.__name__}."

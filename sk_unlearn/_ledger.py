@@ -4,12 +4,14 @@
 a path, appends them to a JSON Lines file, fsync'd before the model changes.
 Requests are written in two phases, "started" before serving and "completed"
 after, so a crash in between is detectable (:meth:`Ledger.verify`). The file
-holds row hashes and labels, never row values.
+holds keyed digests of rows and labels (see :mod:`sk_unlearn._keys`), never
+row values or labels, and each line a chained HMAC of the line before.
 """
 
 from __future__ import annotations
 
 import errno
+import hmac
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -17,6 +19,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+
+from ._keys import chain_mac, deployment_key, key_id
 
 try:
     import fcntl
@@ -28,9 +32,10 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock
 class DeletionRecord:
     """One served deletion request.
 
-    The row itself is never stored: only its SHA-256 content digest (see
-    :func:`sk_unlearn.row_hash`), which lets an auditor check whether a given
-    row was forgotten without the record revealing it.
+    The row itself is never stored: only a keyed digest of its content (see
+    :func:`sk_unlearn.row_hash`), which lets an auditor holding the key check
+    whether a given row was forgotten without the record revealing it to
+    anyone else.
 
     Attributes
     ----------
@@ -38,9 +43,12 @@ class DeletionRecord:
         Sequence number of the request, counting from 0 over the estimator's
         lifetime since its last ``fit``.
     row_hash : str
-        Hex SHA-256 of the row's values as float64.
-    label : object
-        The label the row was trained with.
+        Hex HMAC-SHA256 of the row's values as float64 under the deployment's
+        key (records converted from versions before keys: the plain SHA-256).
+    label_hash : str
+        Hex HMAC-SHA256 of the label the row was trained with, under the
+        deployment's key (see :func:`sk_unlearn.label_hash`): the label of a
+        forgotten row is personal data too, so it is not kept in clear.
     timestamp : str
         When the request was served, ISO 8601 in UTC.
     method : str
@@ -78,7 +86,7 @@ class DeletionRecord:
 
     request: int
     row_hash: str
-    label: Any
+    label_hash: str
     timestamp: str
     method: str
     n_relabels: int | None
@@ -150,9 +158,11 @@ class PendingRequest:
     request : int
         Its sequence number in the file (since ``fit``).
     row_hash : str
-        Hex SHA-256 of the row (see :func:`sk_unlearn.row_hash`).
+        Keyed digest of the row (see :func:`sk_unlearn.row_hash`; the plain
+        SHA-256 in lines written before keys).
     label : object
-        The row's label.
+        The row's label, for lines written before labels were keyed (None
+        otherwise).
     status : str
         ``"started"``: the process stopped while serving it (a crash between
         the two phases); ``"completed"``: it was served, but by a state of
@@ -163,6 +173,7 @@ class PendingRequest:
     row_hash: str
     label: Any
     status: str
+    label_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,11 @@ class LedgerReport:
         completed request whose fields differ (which ones are named), a
         retraining of the model with no matching line. The file was edited,
         or is not this model's.
+    forged : tuple of int
+        Line numbers of this model's lines whose chained HMAC does not
+        verify under the deployment's key: edited, moved, inserted by
+        someone without the key, or following a deleted line. They are
+        ignored: a forged request is never served.
     checked_from : int
         Byte offset the check started reading at: 0 for the whole file (what
         :meth:`~sk_unlearn.UnlearnableClassifier.verify_ledger` reads); the
@@ -226,11 +242,12 @@ class LedgerReport:
     removed_leftovers: tuple[str, ...] = field(default=())
     altered: tuple[str, ...] = field(default=())
     checked_from: int = 0
+    forged: tuple[int, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
         """True when every request in the file is applied and vice versa, and the lines agree."""
-        return not self.pending and not self.mismatched and not self.altered
+        return not (self.pending or self.mismatched or self.altered or self.forged)
 
 
 class LedgerError(ValueError):
@@ -252,8 +269,45 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def append_events(path: str | os.PathLike[str], events: list[dict[str, Any]]) -> tuple[int, int]:
+def _dumps(event: dict[str, Any]) -> str:
+    return json.dumps(event, default=_json_default, separators=(",", ":"))
+
+
+def _link_before(fd: int, end: int) -> str:
+    """The chain link (``"mac"``) of the last complete ledger line before byte ``end``.
+
+    Reads backwards from ``end`` in growing chunks; partial lines are
+    skipped; "" when there is none (the first line, or unkeyed lines).
+    """
+    size = 4096
+    while True:
+        start = max(0, end - size)
+        chunk = os.pread(fd, end - start, start)
+        lines = chunk.split(b"\n")
+        if start > 0:
+            lines = lines[1:]  # may be the end of a longer line
+        for line in reversed(lines):
+            try:
+                event = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            return str(event.get("mac", "")) if isinstance(event, dict) else ""
+        if start == 0:
+            return ""
+        size *= 4
+
+
+def append_events(
+    path: str | os.PathLike[str], events: list[dict[str, Any]], key: bytes | None = None
+) -> tuple[int, int]:
     """Append ``events`` to a JSON Lines file, then fsync; all of them or none.
+
+    With ``key``, every line also carries ``"key"`` (the key's public id)
+    and ``"mac"``: an HMAC under the key of the previous line's ``"mac"``
+    and this line's content, so that any edit, deletion, swap or insertion
+    breaks the chain for whoever holds the key (:func:`chain_mac`). The
+    previous line is read under the same lock, so writers sharing the file
+    keep one chain.
 
     The lines go out on a file opened with ``O_APPEND`` under an exclusive
     ``flock`` (where available), so writers sharing the file never
@@ -275,14 +329,21 @@ def append_events(path: str | os.PathLike[str], events: list[dict[str, Any]]) ->
     start, end : int
         Byte offsets of the appended lines in the file (for :func:`retract`).
     """
-    data = "".join(
-        json.dumps(e, default=_json_default, separators=(",", ":")) + "\n" for e in events
-    ).encode()
     fd = os.open(os.fspath(path), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         start = os.fstat(fd).st_size
+        if key is None:
+            text = "".join(_dumps(e) + "\n" for e in events)
+        else:
+            link, kid, parts = _link_before(fd, start), key_id(key), []
+            for event in events:
+                content = _dumps({**event, "key": kid})
+                link = chain_mac(key, link, content)
+                parts.append(content[:-1] + f',"mac":"{link}"}}\n')
+            text = "".join(parts)
+        data = text.encode()
         if start and os.pread(fd, 1, start - 1) != b"\n":
             data = b"\n" + data  # close off a torn fragment
         try:
@@ -335,13 +396,12 @@ def retract(path: str | os.PathLike[str], span: tuple[int, int]) -> bool:
         os.close(fd)
 
 
-def read_events(
-    path: str | os.PathLike[str], offset: int = 0
-) -> tuple[list[dict[str, Any]], list[int], bool]:
+def read_events(path: str | os.PathLike[str], offset: int = 0, *, numbered: bool = False) -> Any:
     """The events of a ledger file, the numbers of its torn lines, and whether the last is one.
 
     With ``offset`` (the start of a line), only what follows it is read, and
-    line numbers count from there.
+    line numbers count from there. With ``numbered``, a fourth item gives
+    each event's line number.
 
     A line is torn when a write was cut short (a crash, a full disk, a size
     limit): the file's last line when it lacks its newline, and any line
@@ -357,7 +417,7 @@ def read_events(
     lines = data.split(b"\n")
     torn_tail = lines[-1] != b""
     lines.pop()  # b"" when the file ends with a newline, as it should
-    events, torn = [], []
+    events, torn, numbers = [], [], []
     for number, line in enumerate(lines, start=1):
         try:
             event = json.loads(line)
@@ -370,8 +430,11 @@ def read_events(
                 f"object with an 'event' and a 'fit' per line, not {line[:60]!r}."
             )
         events.append(event)
+        numbers.append(number)
     if torn_tail:
         torn.append(len(lines) + 1)
+    if numbered:
+        return events, torn, torn_tail, numbers
     return events, torn, torn_tail
 
 
@@ -444,6 +507,9 @@ class Ledger:
         # offset is applied or aborted, so a check at load reads only what follows.
         self._written: tuple[str, int] | None = None
         self.checkpoint: tuple[str, int] | None = None
+        # Every line of this fit carries a chained HMAC (False: a ledger pickled
+        # by an earlier version, whose old lines have none).
+        self.keyed = True
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -454,7 +520,8 @@ class Ledger:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Pickles from before these attributes read as "no checkpoint".
-        self.__dict__.update({"_begun": None, "_written": None, "checkpoint": None, **state})
+        defaults = {"_begun": None, "_written": None, "checkpoint": None, "keyed": False}
+        self.__dict__.update({**defaults, **state})
 
     def settle(self) -> None:
         """The call succeeded: what it wrote is settled, and a later check may start after it."""
@@ -468,7 +535,7 @@ class Ledger:
         target = os.fspath(path)
         if self._synced_path != target:
             events = [self._event("resumed", n_served=len(self.deletions)), *events]
-        span = append_events(target, events)
+        span = append_events(target, events, key=deployment_key())
         self._synced_path = target
         self._written = (target, span[1])
         return span
@@ -479,7 +546,7 @@ class Ledger:
     def start(self, path: Any, n_rows: int) -> None:
         """Record a fresh fit (the first line of this ledger's segment)."""
         if path is not None:
-            span = append_events(path, [self._event("fit", n_rows=n_rows)])
+            span = append_events(path, [self._event("fit", n_rows=n_rows)], key=deployment_key())
             self._synced_path = os.fspath(path)
             self._written = (self._synced_path, span[1])
 
@@ -499,13 +566,13 @@ class Ledger:
             pass
 
     def begin(self, path: Any, requests: list[tuple[str, Any]]) -> None:
-        """Phase one: record ``(row_hash, label)`` requests as started."""
+        """Phase one: record ``(row_hash, label_hash)`` requests as started."""
         first = len(self.deletions)
         self._begun = None
         self._begun = self._write(
             path,
             [
-                self._event("started", request=first + i, row_hash=h, label=label)
+                self._event("started", request=first + i, row_hash=h, label_hash=label)
                 for i, (h, label) in enumerate(requests)
             ],
         )
@@ -610,14 +677,22 @@ class Ledger:
             except OSError:
                 pass
         try:
-            events, torn, torn_tail = read_events(path, offset)
+            events, torn, torn_tail, numbers = read_events(path, offset, numbered=True)
+            link = _link_at(path, offset)
         except FileNotFoundError:  # nothing written yet: every served request is missing
-            events, torn, torn_tail = [], [], False
+            events, torn, torn_tail, numbers, link = [], [], False, [], ""
+        key = deployment_key()
+        kid = key_id(key)
         current: dict[int, dict[str, Any]] = {}
         carried: list[dict[str, Any]] = []  # unapplied requests from before a "resumed"
         retrains: list[dict[str, Any]] = []  # the file's retrain lines not aborted
-        for event in events:
+        forged = []
+        for event, number in zip(events, numbers):
+            previous, link = link, str(event.get("mac", ""))
             if event.get("fit") != self.fit_id:
+                continue
+            if not _authentic(event, previous, key, kid, legacy_ok=not self.keyed):
+                forged.append(number)
                 continue
             try:
                 _replay(event, current, carried, retrains)
@@ -653,6 +728,7 @@ class Ledger:
             torn_lines=tuple(torn),
             altered=altered,
             checked_from=offset,
+            forged=tuple(forged),
         )
 
     def _altered(
@@ -662,7 +738,9 @@ class Ledger:
         found = []
         for record in self.deletions:
             line = current.get(record.request, {}).get("record")
-            if line is not None and _content(line) != _content(record.to_dict()):
+            if line is None or "mac" not in line:
+                continue  # a line written before lines were keyed says it differently
+            if _content(line) != _content(record.to_dict()):
                 fields = sorted(
                     k
                     for k in set(_content(line)) | set(_content(record.to_dict()))
@@ -680,7 +758,31 @@ class Ledger:
 
 
 #: Fields of a line that are the file's, not the record's: compared separately or not at all.
-_LINE_FIELDS = ("event", "fit", "time", "retrained")
+_LINE_FIELDS = ("event", "fit", "time", "retrained", "key", "mac")
+
+
+def _link_at(path: Any, offset: int) -> str:
+    """The chain link of the last complete line before ``offset`` ("" at the start)."""
+    if offset == 0:
+        return ""
+    fd = os.open(os.fspath(path), os.O_RDONLY)
+    try:
+        return _link_before(fd, offset)
+    finally:
+        os.close(fd)
+
+
+def _authentic(
+    event: dict[str, Any], previous: str, key: bytes, kid: str, *, legacy_ok: bool
+) -> bool:
+    """Whether a line's chained HMAC verifies (a line without one only for a legacy ledger)."""
+    mac = event.get("mac")
+    if mac is None:
+        return legacy_ok
+    if event.get("key") != kid:
+        return False  # written under another key (or forged): this key cannot vouch for it
+    content = _dumps({k: v for k, v in event.items() if k != "mac"})
+    return hmac.compare_digest(str(mac), chain_mac(key, previous, content))
 
 
 def _content(fields: dict[str, Any]) -> dict[str, Any]:
@@ -697,7 +799,7 @@ def _content(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pending_fields(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: entry[k] for k in ("request", "row_hash", "label", "status")}
+    return {k: entry[k] for k in ("request", "row_hash", "label", "status", "label_hash")}
 
 
 def _replay(
@@ -729,19 +831,21 @@ def _replay(
         current[event["request"]] = {
             "request": event["request"],
             "row_hash": event["row_hash"],
-            "label": event["label"],
+            "label": event["label"] if "label_hash" not in event else None,
+            "label_hash": event.get("label_hash"),
             "status": "started",
         }
     elif kind in ("completed", "aborted") and event.get("request") in current:
         current[event["request"]]["status"] = kind
         if kind == "completed":
             current[event["request"]]["record"] = event
-            _settle(carried, event["row_hash"], event["label"])
+            _settle(carried, event["row_hash"], event.get("label"), event.get("label_hash"))
 
 
-def _settle(carried: list[dict[str, Any]], row_hash: str, label: Any) -> None:
+def _settle(carried: list[dict[str, Any]], row_hash: str, label: Any, label_hash: Any) -> None:
     """A completed request serves the first carried one for the same row."""
     for i, entry in enumerate(carried):
-        if entry["row_hash"] == row_hash and entry["label"] == label:
+        same = (entry["row_hash"], entry["label"], entry["label_hash"])
+        if same == (row_hash, label, label_hash):
             del carried[i]
             return

@@ -256,6 +256,39 @@ class RowStore:
 
         return self._claim(lambda i: list(self._by_hash.get(digests[i], [])), y, explain)
 
+    def locate_keyed(
+        self,
+        hashes: Sequence[tuple[str, str]],
+        requests: Sequence[int],
+        keyed: Callable[[np.ndarray, Any], tuple[str, str]],
+        exclude: Sequence[int] = (),
+    ) -> list[int]:
+        """Positions of retained rows whose keyed ``(row, label)`` digests are ``hashes``.
+
+        The ledger names a request by keyed digests only, so every retained
+        row is digested with ``keyed`` (O(n), done only to recover). One
+        unclaimed position per request, never one in ``exclude``.
+
+        Raises
+        ------
+        UnknownRowError
+            Naming the first request that matches no unclaimed retained row.
+        """
+        index: dict[tuple[str, str], list[int]] = {}
+        for p in range(self._n):
+            index.setdefault(keyed(self._X[p], self._y[p]), []).append(p)
+        claimed, positions = set(exclude), []
+        for i, pair in enumerate(hashes):
+            free = [p for p in index.get((pair[0], pair[1]), []) if p not in claimed]
+            if not free:
+                raise UnknownRowError(
+                    f"Pending request {requests[i]} names no retained row; this model cannot "
+                    "serve it. Nothing was changed."
+                )
+            claimed.add(free[0])
+            positions.append(free[0])
+        return positions
+
     def _claim(
         self,
         matching: Callable[[int], list[int]],

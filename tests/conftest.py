@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import pickle
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +12,17 @@ import pytest
 from sk_unlearn.datasets import load_digits_split
 
 MNIST_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
+_KEY_DIR = tempfile.mkdtemp(prefix="sk-unlearn-test-key-")
+
+
+def pytest_configure(config):
+    """One ledger key for the whole run (and its subprocesses), never the user's own."""
+    os.environ.pop("SK_UNLEARN_LEDGER_KEY", None)
+    os.environ["SK_UNLEARN_LEDGER_KEY_FILE"] = os.path.join(_KEY_DIR, "ledger.key")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_KEY_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -189,9 +189,14 @@ def test_ledger_campaign_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "torn writes: failed requests served later",
         "SIGKILL during save: copies left after the next load",
     ):
-        assert re.search(rf"\| {part} \| [1-9]\d* \| 0 \| 0 \|", text), part
-    for edit in ("edit a completed line's label", "delete a retrain line", "swap two lines"):
-        assert f"| {edit} | 1 of 1 |" in text
+        assert re.search(rf"\| {re.escape(part)} \| [1-9]\d* \| 0 \| 0 \|", text), part
+    for part in (
+        "tampering: undetected",
+        "re-identified deleted people without a key",
+        "crafted pickles that ran code under load()",
+    ):
+        assert re.search(rf"\| {re.escape(part)} \| [1-9]\d* \| 0 \| 0 \|", text), part
+    assert "| forge a started line for a retained row | 1 of 1 |" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.md"]  # its files are gone
 
 

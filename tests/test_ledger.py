@@ -18,6 +18,7 @@ from sk_unlearn import (
     RetrainRecord,
     UnknownRowError,
     UnlearnableClassifier,
+    label_hash,
     read_ledger,
     row_hash,
 )
@@ -53,7 +54,8 @@ def test_each_request_is_written_started_then_completed(fitted, digits, path):
     completed = events(path, "completed")
     assert [e["request"] for e in completed] == [0, 1, 2]
     assert [e["row_hash"] for e in completed] == [row_hash(x) for x in digits.X_train[:3]]
-    assert [e["label"] for e in completed] == digits.y_train[:3].tolist()
+    assert [e["label_hash"] for e in completed] == [label_hash(v) for v in digits.y_train[:3]]
+    assert all("label" not in e for e in read_ledger(path))  # no label in clear
     # The file's completed records are exactly the in-memory ones.
     fields = set(fitted.deletion_log_[0].to_dict())
     assert [{k: e[k] for k in fields} for e in completed] == [
@@ -126,10 +128,10 @@ def test_deletion_log_is_a_copy(fitted):
 def _fail_writes(monkeypatch, on_event):
     original = ledger_module.append_events
 
-    def failing(path, evs):
+    def failing(path, evs, **kwargs):
         if any(e["event"] == on_event for e in evs):
             raise OSError(28, "No space left on device (injected)")
-        return original(path, evs)
+        return original(path, evs, **kwargs)
 
     monkeypatch.setattr(ledger_module, "append_events", failing)
 
@@ -231,7 +233,7 @@ def test_load_with_recover_serves_pending_requests(labels, digits, path, tmp_pat
         warnings.simplefilter("error")
         loaded = UnlearnableClassifier.load(model, recover=True)
     assert loaded.n_forgotten_ == 5 and loaded.verify_ledger().ok
-    assert [r.label for r in loaded.deletion_log_] == y[:5].tolist()
+    assert [r.label_hash for r in loaded.deletion_log_] == [label_hash(v) for v in y[:5]]
 
 
 def test_pending_request_survives_an_unrelated_forget_after_load(fitted, digits, tmp_path):
@@ -280,15 +282,25 @@ def test_a_complete_line_no_ledger_writes_is_a_ledger_error(fitted, path, line):
         fitted.verify_ledger()
 
 
-@pytest.mark.parametrize("field", ["event", "request", "row_hash", "label"])
-def test_a_ledger_line_missing_a_field_is_a_ledger_error(fitted, path, field):
+def test_a_line_without_an_event_is_a_ledger_error(fitted, path):
+    lines = path.read_bytes().splitlines(keepends=True)
+    started = json.loads(lines[1])
+    del started["event"]
+    lines[1] = json.dumps(started).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(LedgerError, match="not a ledger line"):
+        fitted.verify_ledger()
+
+
+@pytest.mark.parametrize("field", ["request", "row_hash", "label_hash", "key", "mac", "time"])
+def test_a_line_missing_a_field_is_forged_and_never_served(fitted, path, field):
     lines = path.read_bytes().splitlines(keepends=True)
     started = json.loads(lines[1])
     del started[field]
-    lines[1] = json.dumps(started).encode() + b"\n"
+    lines[1] = json.dumps(started, separators=(",", ":")).encode() + b"\n"
     path.write_bytes(b"".join(lines))
-    with pytest.raises(LedgerError, match="not a ledger line|no ledger writes"):
-        fitted.verify_ledger()
+    report = fitted.verify_ledger()
+    assert 2 in report.forged and not report.ok and not report.pending
 
 
 def test_clones_sharing_one_file_keep_their_fits_apart(digits, path):
@@ -354,19 +366,18 @@ def test_a_relative_ledger_path_does_not_follow_chdir(digits, tmp_path, monkeypa
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("row_hash", "0" * 64), ("label", 5), ("unlearning_rate", 9.0), ("n_replay", 99)],
+    [("row_hash", "0" * 64), ("label_hash", "0" * 64), ("unlearning_rate", 9.0), ("n_replay", 99)],
 )
-def test_an_edited_completed_line_is_reported_altered(fitted, path, field, value):
+def test_an_edited_completed_line_is_reported_forged(fitted, path, field, value):
     lines = path.read_bytes().splitlines(keepends=True)
     index = next(i for i, line in enumerate(lines) if b'"completed"' in line)
     event = json.loads(lines[index])
     event[field] = value
     lines[index] = json.dumps(event).encode() + b"\n"
     path.write_bytes(b"".join(lines))
-    report = fitted.verify_ledger()
-    assert not report.ok and len(report.altered) == 1
-    assert report.altered[0].startswith(f"completed request {event['request']}: ")
-    assert field in report.altered[0]
+    report = fitted.verify_ledger()  # the chained HMAC no longer verifies
+    assert not report.ok and report.forged == (index + 1,)
+    assert report.mismatched == (event["request"],)  # and the request lost its line
 
 
 def test_a_deleted_or_edited_retrain_line_is_reported_altered(fitted, digits, path):

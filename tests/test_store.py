@@ -37,7 +37,8 @@ def test_digest_ignores_dtype_and_signed_zero():
     assert row_digest(row) == row_digest(row.astype(np.float32))
     assert row_digest(row) == row_digest(np.array([-0.0, 1.5, 2.0]))
     assert row_digest(row) != row_digest(row[::-1])
-    assert row_hash(row) == row_digest(row).hex()
+    assert row_hash(row) == row_hash(row.astype(np.float32)) == row_hash([-0.0, 1.5, 2.0])
+    assert row_hash(row) != row_digest(row).hex()  # keyed: not the plain SHA-256
 
 
 def test_adding_never_writes_into_the_callers_array():

@@ -97,10 +97,10 @@ def test_when_even_the_aborted_lines_fail_the_started_lines_are_retracted(
     before = path.read_bytes()
     real_append = ledger_module.append_events
 
-    def full_for_aborts(target, events):
+    def full_for_aborts(target, events, **kwargs):
         if any(e["event"] == "aborted" for e in events):
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_append(target, events)
+        return real_append(target, events, **kwargs)
 
     def failing_step(*args, **kwargs):
         raise RuntimeError("the step failed")
