@@ -560,11 +560,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tx.stage("locate")
             positions = self._store.locate(X_arr, y_arr)
             hashes = _keyed_hashes(X_arr, y_arr)
-            tx.begin(self._ledger, hashes)
+            first_request = tx.begin(self._ledger, hashes)
             tx.snapshot(adapter, STEP, rng=self._rng)
             tx.stage("apply")
             records, retrains = self._serve(
-                method, adapter, X_arr, y_arr, positions, hashes, reference
+                method, adapter, X_arr, y_arr, positions, (first_request, hashes), reference
             )
             tx.commit(self._ledger, records, retrains)
             tx.commit_store(self._store, lambda: self._store.erase(positions))
@@ -900,6 +900,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if clf.ledger_path is not None and hasattr(clf, "_ledger"):
             # Only the lines after the model's checkpoint: what it may lack.
             report = clf._check_ledger(since_checkpoint=True)
+            clf._ledger.skip_past(report.max_request)  # numbers a later state already used
             if recover:
                 clf._serve_pending(report)
             else:
@@ -1220,7 +1221,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X: np.ndarray,
         y: np.ndarray,
         positions: list[int],
-        hashes: list[tuple[str, str]],
+        requests: tuple[int, list[tuple[str, str]]],
         reference: OutOfFoldReference | None = None,
     ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
         """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
@@ -1230,7 +1231,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
             _check_finite(adapter, "the call's requests", X[:1] if method.takes_steps else None)
             self._n_since_retrain += len(positions)
-            return self._records(method, served, hashes, positions, first=0, retrains=[])
+            return self._records(method, served, requests, positions, first=0, retrains=[])
         stops = self._stops(reference, X, y)
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
@@ -1242,7 +1243,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
             self._n_since_retrain += 1
             new, retrains = self._records(
-                method, [fields], hashes, positions, first=i, retrains=retrains
+                method, [fields], requests, positions, first=i, retrains=retrains
             )
             records += new
             if new[0].retrained:
@@ -1256,7 +1257,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self,
         method: UnlearningMethod,
         served: list[dict[str, Any]],
-        hashes: list[tuple[str, str]],
+        requests: tuple[int, list[tuple[str, str]]],
         positions: list[int],
         *,
         first: int,
@@ -1282,9 +1283,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             retrains = [*retrains, retrain_record(reason, after, self._n_trained_rows)]
         records = [
             DeletionRecord(
-                request=self.n_forgotten_ + first + j,
-                row_hash=hashes[first + j][0],
-                label_hash=hashes[first + j][1],
+                request=requests[0] + first + j,
+                row_hash=requests[1][first + j][0],
+                label_hash=requests[1][first + j][1],
                 timestamp=utc_now(),
                 method=method.name,
                 guarantee=EXACT if asked else method.guarantee,

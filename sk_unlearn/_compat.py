@@ -79,6 +79,7 @@ def _from_0_1(state: dict[str, Any]) -> None:
     if "deletion_log_" in state:  # before the ledger: the records as a plain list
         ledger = Ledger(uuid.uuid4().hex)
         ledger.deletions = list(state.pop("deletion_log_"))
+        ledger.next_request = len(ledger.deletions)  # 0.1 numbered them 0, 1, ...
         ledger.keyed = False
         state["_ledger"] = ledger
     state.setdefault("verbose", 0)

@@ -218,6 +218,8 @@ class LedgerReport:
         verify under the deployment's key: edited, moved, inserted by
         someone without the key, or following a deleted line. They are
         ignored: a forged request is never served.
+    max_request : int
+        The largest request number of this fit in the lines read (-1: none).
     checked_from : int
         Byte offset the check started reading at: 0 for the whole file (what
         :meth:`~sk_unlearn.UnlearnableClassifier.verify_ledger` reads); the
@@ -243,6 +245,7 @@ class LedgerReport:
     altered: tuple[str, ...] = field(default=())
     checked_from: int = 0
     forged: tuple[int, ...] = field(default=())
+    max_request: int = -1
 
     @property
     def ok(self) -> bool:
@@ -510,23 +513,39 @@ class Ledger:
         # Every line of this fit carries a chained HMAC (False: a ledger pickled
         # by an earlier version, whose old lines have none).
         self.keyed = True
+        # The next request number, advanced when a call succeeds. A failed
+        # call's numbers are in the file after the checkpoint, and phase one
+        # skips past them, so no number is used twice (see begin()).
+        self.next_request = 0
+        self._begun_first = 0
+        self._taken = 0
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_synced_path"] = None
         state["_begun"] = None
         state["_written"] = None
+        state.pop("_begun_first", None)  # a call's own bookkeeping, not the model's
+        state.pop("_taken", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Pickles from before these attributes read as "no checkpoint".
         defaults = {"_begun": None, "_written": None, "checkpoint": None, "keyed": False}
         self.__dict__.update({**defaults, **state})
+        if "next_request" not in state:  # before the counter: numbers were 0, 1, ... n - 1
+            self.next_request = max((r.request for r in self.deletions), default=-1) + 1
+        self._begun_first = self._taken = self.next_request
+
+    def skip_past(self, request: int) -> None:
+        """Never hand out ``request`` or a smaller number (the file already used it)."""
+        self.next_request = max(self.next_request, request + 1)
 
     def settle(self) -> None:
         """The call succeeded: what it wrote is settled, and a later check may start after it."""
         if self._written is not None:
             self.checkpoint = self._written
+        self.next_request = max(self.next_request, self._taken)
 
     # -------------------------------------------------------------- writing
     def _write(self, path: Any, events: list[dict[str, Any]]) -> tuple[int, int] | None:
@@ -534,7 +553,13 @@ class Ledger:
             return None
         target = os.fspath(path)
         if self._synced_path != target:
-            events = [self._event("resumed", n_served=len(self.deletions)), *events]
+            # Requests numbered from first_unapplied on, written before this
+            # line, are ones this model has not applied (a later state did).
+            first_unapplied = max((r.request for r in self.deletions), default=-1) + 1
+            resumed = self._event(
+                "resumed", n_served=len(self.deletions), first_unapplied=first_unapplied
+            )
+            events = [resumed, *events]
         span = append_events(target, events, key=deployment_key())
         self._synced_path = target
         self._written = (target, span[1])
@@ -565,9 +590,17 @@ class Ledger:
         except OSError:
             pass
 
-    def begin(self, path: Any, requests: list[tuple[str, Any]]) -> None:
-        """Phase one: record ``(row_hash, label_hash)`` requests as started."""
-        first = len(self.deletions)
+    def begin(self, path: Any, requests: list[tuple[str, Any]]) -> int:
+        """Phase one: record ``(row_hash, label_hash)`` requests as started.
+
+        Returns the number of the first request; the call's requests take
+        the numbers from there, which no later call reuses, even if this
+        one fails.
+        """
+        first = self.next_request
+        if path is not None:  # numbers a failed call took: after the checkpoint
+            first = max(first, self._max_request_after_checkpoint(path) + 1)
+        self._begun_first, self._taken = first, first + len(requests)
         self._begun = None
         self._begun = self._write(
             path,
@@ -576,6 +609,25 @@ class Ledger:
                 for i, (h, label) in enumerate(requests)
             ],
         )
+        return first
+
+    def _max_request_after_checkpoint(self, path: Any) -> int:
+        """The largest request number of this fit in the file after the checkpoint (-1: none)."""
+        offset = 0
+        if self.checkpoint is not None and self.checkpoint[0] == os.fspath(path):
+            offset = self.checkpoint[1]
+        try:
+            if os.path.getsize(path) < offset:
+                offset = 0
+            events = read_events(path, offset)[0]
+        except FileNotFoundError:
+            return -1
+        numbers = [
+            e["request"]
+            for e in events
+            if e.get("fit") == self.fit_id and isinstance(e.get("request"), int)
+        ]
+        return max(numbers, default=-1)
 
     def abort(self, path: Any, n_requests: int) -> None:
         """Record that the started requests were rolled back.
@@ -585,7 +637,7 @@ class Ledger:
         after them. Only if both fail (and then another writer shares the
         file) do they stay, as requests :meth:`verify` reports pending.
         """
-        first = len(self.deletions)
+        first = self._begun_first
         begun, self._begun = self._begun, None
         try:
             self._write(
@@ -702,6 +754,7 @@ class Ledger:
                     f"(missing or malformed field {exc}): {event}"
                 ) from exc
         n_served = len(self.deletions)
+        applied = {r.request for r in self.deletions}
         mismatched = tuple(
             r.request
             for r in self.deletions
@@ -714,7 +767,7 @@ class Ledger:
         late = [
             e
             for n, e in sorted(current.items())
-            if n >= n_served and e["status"] in ("started", "completed")
+            if n not in applied and e["status"] in ("started", "completed")
         ]
         pending = tuple(PendingRequest(**_pending_fields(e)) for e in carried + late)
         return LedgerReport(
@@ -729,6 +782,7 @@ class Ledger:
             altered=altered,
             checked_from=offset,
             forged=tuple(forged),
+            max_request=max([*current, *(e["request"] for e in carried)], default=-1),
         )
 
     def _altered(
@@ -822,7 +876,7 @@ def _replay(
                 del retrains[i]
                 break
     elif kind == "resumed":
-        cut = event["n_served"]
+        cut = event.get("first_unapplied", event["n_served"])
         for n in sorted(k for k in current if k >= cut):
             entry = current.pop(n)
             if entry["status"] in ("started", "completed"):

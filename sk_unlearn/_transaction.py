@@ -120,14 +120,17 @@ class Transaction:
             self._undo.append(restore_rng)
 
     # -------------------------------------------------------------- ledger
-    def begin(self, ledger: Ledger, requests: list[tuple[str, Any]]) -> None:
-        """Ledger phase one: the requests are started (aborted if anything fails later)."""
+    def begin(self, ledger: Ledger, requests: list[tuple[str, Any]]) -> int:
+        """Ledger phase one: the requests are started (aborted if anything fails later).
+
+        Returns the first request's number (see ``Ledger.begin``).
+        """
         self.stage("ledger-begin")
         # Registered before the write: a write that fails half-way may have
         # put some "started" lines in the file already.
         self._undo.append(lambda: ledger.abort(self._path, len(requests)))
         self._settle.append(ledger.settle)
-        ledger.begin(self._path, requests)
+        return ledger.begin(self._path, requests)
 
     def commit(
         self,

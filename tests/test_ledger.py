@@ -434,3 +434,32 @@ def test_a_failed_call_does_not_move_the_checkpoint(fitted, digits, monkeypatch)
     with pytest.raises(OSError):
         fitted.forget(digits.X_train[3:4], digits.y_train[3:4])
     assert fitted._ledger.checkpoint == checkpoint
+
+
+def test_a_failed_calls_request_numbers_are_never_reused(fitted, digits, path, monkeypatch):
+    before = pickle.dumps(fitted)
+
+    def failing_step(*args, **kwargs):
+        raise RuntimeError("the step failed")
+
+    monkeypatch.setattr(type(fitted._adapter()), "forget_step", failing_step)
+    with pytest.raises(RuntimeError):
+        fitted.forget(digits.X_train[3:6], digits.y_train[3:6])  # takes 3, 4, 5, then fails
+    monkeypatch.undo()
+    assert pickle.dumps(fitted) == before  # the model is as it was
+    fitted.forget(digits.X_train[6:7], digits.y_train[6:7])
+    assert fitted.deletion_log_[-1].request == 6  # not 3: that number is the failed call's
+    started = [e["request"] for e in events(path, "started")]
+    assert started == [0, 1, 2, 3, 4, 5, 6] and len(set(started)) == len(started)
+    assert fitted.verify_ledger().ok
+
+
+def test_numbers_a_later_state_used_are_skipped_after_load(fitted, digits, tmp_path):
+    model = tmp_path / "model.pkl"
+    fitted.save(model)
+    fitted.forget(digits.X_train[3:5], digits.y_train[3:5])  # 3, 4: served, never saved
+    restored = UnlearnableClassifier.load(model, recover=True)
+    restored.forget(digits.X_train[5:6], digits.y_train[5:6])
+    numbers = [r.request for r in restored.deletion_log_]
+    assert numbers[:3] == [0, 1, 2] and min(numbers[3:]) > 4 and len(set(numbers)) == 6
+    assert restored.verify_ledger().ok
