@@ -39,7 +39,7 @@ from ._adapter import STEP, TRAINING, EstimatorAdapter
 from ._backends import adapter_for
 from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
-from ._keys import deployment_key, keyed_label_hash, keyed_row_hash
+from ._keys import deployment_key, request_digests
 from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord, utc_now
 from ._locking import LOCK_ATTR, locked
 from ._methods import (
@@ -977,7 +977,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             positions += self._store.locate_keyed(
                 [(p.row_hash, str(p.label_hash)) for p in keyed],
                 [p.request for p in keyed],
-                lambda x, label: (keyed_row_hash(x, key), keyed_label_hash(label, key)),
+                lambda x, label: request_digests(x, label, key),
                 exclude=positions,
             )
         index = np.asarray(positions, dtype=np.intp)
@@ -1450,4 +1450,4 @@ def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None)
 def _keyed_hashes(X: np.ndarray, y: np.ndarray) -> list[tuple[str, str]]:
     """``(row_hash, label_hash)`` of each request, keyed with the deployment's key."""
     key = deployment_key()
-    return [(keyed_row_hash(x, key), keyed_label_hash(label, key)) for x, label in zip(X, y)]
+    return [request_digests(x, label, key) for x, label in zip(X, y)]

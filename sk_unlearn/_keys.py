@@ -126,6 +126,11 @@ def keyed_label_hash(label: Any, key: bytes) -> str:
     return _mac(key, b"label", json.dumps(label, default=str).encode())
 
 
+def request_digests(row: Any, label: Any, key: bytes) -> tuple[str, str]:
+    """``(row_hash, label_hash)`` of a deletion request: how records and ledger lines name it."""
+    return keyed_row_hash(row, key), keyed_label_hash(label, key)
+
+
 def chain_mac(key: bytes, previous: str, content: str) -> str:
     """The link of a ledger line: HMAC of the previous line's link and this line's content."""
     return _mac(key, b"line", previous.encode() + b"\0" + content.encode())

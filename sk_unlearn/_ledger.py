@@ -399,12 +399,13 @@ def retract(path: str | os.PathLike[str], span: tuple[int, int]) -> bool:
         os.close(fd)
 
 
-def read_events(path: str | os.PathLike[str], offset: int = 0, *, numbered: bool = False) -> Any:
-    """The events of a ledger file, the numbers of its torn lines, and whether the last is one.
+def read_events(
+    path: str | os.PathLike[str], offset: int = 0
+) -> tuple[list[dict[str, Any]], list[int], bool, list[int]]:
+    """A ledger file's events, its torn lines, whether the last is torn, the events' lines.
 
     With ``offset`` (the start of a line), only what follows it is read, and
-    line numbers count from there. With ``numbered``, a fourth item gives
-    each event's line number.
+    line numbers count from there.
 
     A line is torn when a write was cut short (a crash, a full disk, a size
     limit): the file's last line when it lacks its newline, and any line
@@ -436,9 +437,7 @@ def read_events(path: str | os.PathLike[str], offset: int = 0, *, numbered: bool
         numbers.append(number)
     if torn_tail:
         torn.append(len(lines) + 1)
-    if numbered:
-        return events, torn, torn_tail, numbers
-    return events, torn, torn_tail
+    return events, torn, torn_tail, numbers
 
 
 def read_ledger(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -560,6 +559,10 @@ class Ledger:
                 "resumed", n_served=len(self.deletions), first_unapplied=first_unapplied
             )
             events = [resumed, *events]
+        return self._append(target, events)
+
+    def _append(self, target: str, events: list[dict[str, Any]]) -> tuple[int, int]:
+        """Append keyed, chained lines, and remember where this object's writing stands."""
         span = append_events(target, events, key=deployment_key())
         self._synced_path = target
         self._written = (target, span[1])
@@ -570,10 +573,8 @@ class Ledger:
 
     def start(self, path: Any, n_rows: int) -> None:
         """Record a fresh fit (the first line of this ledger's segment)."""
-        if path is not None:
-            span = append_events(path, [self._event("fit", n_rows=n_rows)], key=deployment_key())
-            self._synced_path = os.fspath(path)
-            self._written = (self._synced_path, span[1])
+        if path is not None:  # the segment's first line: no "resumed" before it
+            self._append(os.fspath(path), [self._event("fit", n_rows=n_rows)])
 
     def learned(self, path: Any, n_rows: int) -> None:
         """Record that ``partial_fit`` added ``n_rows`` rows to the model."""
@@ -729,7 +730,7 @@ class Ledger:
             except OSError:
                 pass
         try:
-            events, torn, torn_tail, numbers = read_events(path, offset, numbered=True)
+            events, torn, torn_tail, numbers = read_events(path, offset)
             link = _link_at(path, offset)
         except FileNotFoundError:  # nothing written yet: every served request is missing
             events, torn, torn_tail, numbers, link = [], [], False, [], ""
@@ -755,15 +756,16 @@ class Ledger:
                 ) from exc
         n_served = len(self.deletions)
         applied = {r.request for r in self.deletions}
-        mismatched = tuple(
-            r.request
-            for r in self.deletions
-            if current.get(r.request, {}).get("status") != "completed"
-            or current[r.request]["row_hash"] != r.row_hash
-        )
-        altered = self._altered(current, retrains)
-        if offset:  # the applied requests' lines lie before the checkpoint, unread
-            mismatched, altered = (), ()
+        mismatched: tuple[int, ...] = ()
+        altered: tuple[str, ...] = ()
+        if not offset:  # else the applied requests' lines lie before the checkpoint, unread
+            mismatched = tuple(
+                r.request
+                for r in self.deletions
+                if current.get(r.request, {}).get("status") != "completed"
+                or current[r.request]["row_hash"] != r.row_hash
+            )
+            altered = self._altered(current, retrains)
         late = [
             e
             for n, e in sorted(current.items())

@@ -16,18 +16,20 @@ from typing import Any
 
 import numpy as np
 
+from ._keys import row_bytes
+
 _HASH_CHUNK = 4096
 
 
 def row_digest(row: np.ndarray) -> bytes:
     """SHA-256 of a row's values, independent of its dtype and memory layout.
 
-    The row is canonicalised to contiguous float64 (``+ 0.0`` turns ``-0.0``
-    into ``0.0``), so a row learned as float32 and requested as float64 or int
+    The row is canonicalised as the keyed digests canonicalise it
+    (:func:`sk_unlearn._keys.row_bytes`: contiguous float64, ``-0.0`` as
+    ``0.0``), so a row learned as float32 and requested as float64 or int
     with the same values has the same digest.
     """
-    canonical = np.ascontiguousarray(row, dtype=np.float64) + 0.0
-    return hashlib.sha256(canonical.tobytes()).digest()
+    return hashlib.sha256(row_bytes(row)).digest()
 
 
 def _digests(X: np.ndarray) -> list[bytes]:
