@@ -21,6 +21,7 @@ from ._ledger import (
 from ._pipeline import forget_through_pipeline
 from ._reference import OutOfFoldReference
 from ._safe_pickle import UnsafePickleError
+from ._sharded import ShardedClassifier
 from ._store import UnknownRowError
 
 __version__ = "0.1.0.dev0"
@@ -75,6 +76,7 @@ __all__ = [
     "OutOfFoldReference",
     "PendingRequest",
     "RetrainRecord",
+    "ShardedClassifier",
     "EstimatorAdapter",
     "UnknownRowError",
     "UnsafePickleError",

@@ -149,6 +149,11 @@ class EstimatorAdapter(ABC):
     #: ``guarantee() -> dict``: removals with an (epsilon, delta) guarantee.
     removes_rows_certified: ClassVar[bool] = False
 
+    #: Whether the adapter has ``remove_shard_rows(X, y) -> [(shard, slice)]``:
+    #: exact removals by retraining the shards that held the rows (SISA), and
+    #: :meth:`out_of_shard_probabilities`.
+    retrains_shards: ClassVar[bool] = False
+
     def __init__(
         self,
         estimator: Any,
@@ -283,6 +288,13 @@ class EstimatorAdapter(ABC):
         raise NotImplementedError(
             f"{type(self).__name__} cannot remove rows exactly from "
             f"{type(self.estimator).__name__}."
+        )
+
+    def out_of_shard_probabilities(self, X: np.ndarray) -> np.ndarray:
+        """Per row, the probabilities of models that never trained on it (sharded models only)."""
+        raise ValueError(
+            "reference='out-of-shard' needs a ShardedClassifier, whose shards that never saw a "
+            f"row give its reference; {type(self.estimator).__name__} is not one."
         )
 
     def _no_weights(self, sample_weight: np.ndarray | None) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from ._adapter import EstimatorAdapter
 from ._certified import CertifiedAdapter
 from ._naive_bayes import CategoricalNBAdapter, CountingNBAdapter, GaussianNBAdapter
+from ._sharded import ShardedAdapter
 from ._sklearn_adapters import MLPAdapter, PartialFitAdapter, SGDAdapter
 from ._skorch import SkorchAdapter
 
@@ -27,6 +28,7 @@ BUILTIN_ADAPTERS: tuple[type[EstimatorAdapter], ...] = (
     CategoricalNBAdapter,
     GaussianNBAdapter,
     CertifiedAdapter,
+    ShardedAdapter,
     SkorchAdapter,
     PartialFitAdapter,
 )

@@ -21,10 +21,12 @@ from .metrics import cosine_divergence
 
 #: The reference kinds, as a certificate names them.
 RETRAIN, MODEL, HELD_OUT, OUT_OF_FOLD = "retrain", "model", "held-out", "out-of-fold"
+OUT_OF_SHARD = "out-of-shard"
 
 
 def reference_kind(reference: Any, y: np.ndarray | None) -> str:
-    """``"retrain"``, ``"held-out"``, ``"out-of-fold"`` or ``"model"``, if ``reference`` is usable.
+    """The kind of ``reference`` (``"retrain"``, ``"out-of-shard"``, ``"held-out"``,
+    ``"out-of-fold"`` or ``"model"``), if it is usable.
 
     A classifier passed as the reference is checked separately
     (:func:`check_reference_model`), against the estimator's classes.
@@ -38,12 +40,13 @@ def reference_kind(reference: Any, y: np.ndarray | None) -> str:
         classifier with ``predict_proba`` or ``decision_function``.
     """
     if isinstance(reference, str):
-        if reference != RETRAIN:
+        if reference not in (RETRAIN, OUT_OF_SHARD):
             raise ValueError(
-                f"reference={reference!r}: the only named reference is 'retrain'; "
-                "else pass a fitted classifier or a HeldOutReference."
+                f"reference={reference!r}: the named references are 'retrain' and "
+                "'out-of-shard' (a ShardedClassifier); else pass a fitted classifier or a "
+                "HeldOutReference."
             )
-        return RETRAIN
+        return reference
     if isinstance(reference, HeldOutReference):
         if y is None:
             raise ValueError("The HeldOutReference compares losses: pass the labels y.")

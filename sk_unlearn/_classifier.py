@@ -647,13 +647,19 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Rows to certify: forgotten rows, or any rows to compare on.
         y : array-like of shape (n_rows,), default=None
             Their labels; needed by the ``HeldOutReference`` only.
-        reference : "retrain", fitted classifier or HeldOutReference, default="retrain"
+        reference : str, fitted classifier or HeldOutReference, default="retrain"
             What the model is compared with:
 
             * ``"retrain"``: a fresh clone of ``estimator`` trained on the
               retained rows exactly as :meth:`retrain` would (the naive
               model). Costs one full training, then is cached until the model
               or the estimator's parameters change. The cache is not pickled.
+            * ``"out-of-shard"`` (a :class:`~sk_unlearn.ShardedClassifier`
+              only): for each row, the shards that do not hold it, at the cost
+              of predicting. A forgotten row is in no shard, so its reference
+              is the model itself (removal is exact by construction); for a
+              retained row it shows how much its shard's training on it moves
+              the prediction.
             * a fitted classifier with the same ``classes_`` (e.g. a naive
               model you trained yourself): used as it is.
             * :class:`HeldOutReference`: no training at all; cost
@@ -724,7 +730,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if kind == _certify.MODEL:
             _certify.check_reference_model(reference, self.classes_)
         naive = self._naive_model() if kind == _certify.RETRAIN else None
-        if naive is not None:
+        if kind == _certify.OUT_OF_SHARD:
+            adapter = self._adapter()
+            rows = X_checked.astype(self._train_dtype, copy=False)
+            reference_proba = adapter.out_of_shard_probabilities(rows)
+            values = _certify.divergences(adapter.class_probabilities(rows), reference_proba)
+        elif naive is not None:
             ours = self._adapter().class_probabilities(X_checked)
             values = _certify.divergences(ours, self._adapter(naive).class_probabilities(X_checked))
         elif kind == _certify.MODEL:

@@ -54,8 +54,9 @@ class DeletionRecord:
     method : str
         How it was served: ``"relabel"`` (optimizer steps on relabeled
         mini-batches), ``"exact"`` (the row's contribution subtracted from
-        the model's sufficient statistics) or ``"certified"`` (a Newton step
-        within an (epsilon, delta) budget).
+        the model's sufficient statistics), ``"sharded"`` (the shard that
+        held it retrained, see :class:`~sk_unlearn.ShardedClassifier`) or
+        ``"certified"`` (a Newton step within an (epsilon, delta) budget).
     n_relabels : int or None
         Number of relabeled copies in each mini-batch (``"relabel"`` only).
     n_replay : int or None
@@ -82,6 +83,12 @@ class DeletionRecord:
         :class:`~sk_unlearn.CertifiedLogisticRegression`) or ``"approximate"``
         (random relabeling). A certified or approximate removal becomes exact
         at the next retraining from scratch (``retrained``, ``retrain_log_``).
+    shard : int or None
+        ``"sharded"`` only: the shard of :class:`~sk_unlearn.ShardedClassifier`
+        that held the row, retrained without it.
+    slice : int or None
+        ``"sharded"`` only: the slice that shard's retraining started from
+        (the checkpoint before it was restored; 0: from scratch).
     """
 
     request: int
@@ -97,6 +104,9 @@ class DeletionRecord:
     n_steps: int | None
     # A default, so records unpickled from 0.1 (which lack it) read "approximate".
     guarantee: str = "approximate"
+    # Defaults, so records of the other methods (and older records) carry None.
+    shard: int | None = None
+    slice: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (JSON-serialisable for simple labels)."""
@@ -841,6 +851,10 @@ def _authentic(
     return hmac.compare_digest(str(mac), chain_mac(key, previous, content))
 
 
+#: Record fields that lines written before them lack: absent and None are the same.
+_OPTIONAL_FIELDS = frozenset({"shard", "slice"})
+
+
 def _content(fields: dict[str, Any]) -> dict[str, Any]:
     """A record's fields as the file holds them (JSON), without the line's own.
 
@@ -848,7 +862,12 @@ def _content(fields: dict[str, Any]) -> dict[str, Any]:
     of its own, while the in-memory record is marked.
     """
     text = json.dumps(
-        {k: v for k, v in fields.items() if k not in _LINE_FIELDS}, default=_json_default
+        {
+            k: v
+            for k, v in fields.items()
+            if k not in _LINE_FIELDS and not (k in _OPTIONAL_FIELDS and v is None)
+        },
+        default=_json_default,
     )
     content: dict[str, Any] = json.loads(text)
     return content

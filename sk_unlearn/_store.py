@@ -32,7 +32,8 @@ def row_digest(row: np.ndarray) -> bytes:
     return hashlib.sha256(row_bytes(row)).digest()
 
 
-def _digests(X: np.ndarray) -> list[bytes]:
+def row_digests(X: np.ndarray) -> list[bytes]:
+    """:func:`row_digest` of every row of ``X``, hashed in blocks."""
     out: list[bytes] = []
     for start in range(0, X.shape[0], _HASH_CHUNK):
         # "+ 0.0" makes a fresh array: never write into the caller's X.
@@ -156,7 +157,7 @@ class RowStore:
         fails once it has (an interrupt), the rows added so far are taken out
         again before the exception propagates.
         """
-        digests = _digests(X)
+        digests = row_digests(X)
         labels = [label_key(label) for label in y]
         arrays = (self._X, self._y, self._class_slot, self._seq)
         journal = Journal("add", [arrays, self._n, self._next_seq, []])

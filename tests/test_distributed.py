@@ -75,3 +75,38 @@ def test_the_evaluation_harness_on_dask_matches_the_sequential_run(digits):
     for name, result in sequential.methods.items():
         np.testing.assert_array_equal(on_dask[name].confidences, result.confidences)
         assert on_dask[name].F == result.F
+
+
+def test_sharded_training_and_removal_on_dask_match_the_sequential_run(digits):
+    from sk_unlearn import ShardedClassifier
+
+    X, y = digits.X_train, digits.y_train
+
+    def run(n_jobs):
+        clf = UnlearnableClassifier(
+            ShardedClassifier(
+                SGDClassifier(loss="log_loss", random_state=0),
+                n_shards=4,
+                n_slices=2,
+                n_jobs=n_jobs,
+                random_state=0,
+            )
+        ).fit(X, y)
+        fitted = clf.predict_proba(digits.X_test)
+        clf.forget(X[:40], y[:40])  # several shards retrained in one call
+        return fitted, clf
+
+    fitted, sequential = run(None)
+    with (
+        Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None),
+        joblib.parallel_config(backend="dask"),
+    ):
+        fitted_dask, on_dask = run(-1)
+    np.testing.assert_array_equal(fitted_dask, fitted)
+    np.testing.assert_array_equal(
+        on_dask.predict_proba(digits.X_test), sequential.predict_proba(digits.X_test)
+    )
+    assert [(r.shard, r.slice) for r in on_dask.deletion_log_] == [
+        (r.shard, r.slice) for r in sequential.deletion_log_
+    ]
+    assert on_dask.estimator_.n_checkpoint_bytes_ == sequential.estimator_.n_checkpoint_bytes_

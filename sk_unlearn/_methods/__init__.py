@@ -8,14 +8,16 @@ estimator, else random relabeling.
 from __future__ import annotations
 
 from .._adapter import EstimatorAdapter
-from ._base import APPROXIMATE, CERTIFIED, EXACT, Call, Stop, UnlearningMethod
+from ._base import APPROXIMATE, CERTIFIED, EXACT, NO_RELABELING, Call, Stop, UnlearningMethod
 from .certified import CertifiedRemoval
 from .exact import ExactRemoval
 from .relabel import RandomRelabeling
+from .sharded import ShardedRetraining
 
 #: The methods by name, most exact first (the order "auto" tries them in).
 METHODS: dict[str, type[UnlearningMethod]] = {
     ExactRemoval.name: ExactRemoval,
+    ShardedRetraining.name: ShardedRetraining,
     CertifiedRemoval.name: CertifiedRemoval,
     RandomRelabeling.name: RandomRelabeling,
 }
@@ -36,10 +38,12 @@ __all__ = [
     "CERTIFIED",
     "EXACT",
     "METHODS",
+    "NO_RELABELING",
     "Call",
     "CertifiedRemoval",
     "ExactRemoval",
     "RandomRelabeling",
+    "ShardedRetraining",
     "Stop",
     "UnlearningMethod",
     "method_class",

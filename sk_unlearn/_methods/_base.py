@@ -24,6 +24,15 @@ EXACT = "exact"
 CERTIFIED = "certified"
 APPROXIMATE = "approximate"
 
+#: The record fields of a request served without relabeling steps.
+NO_RELABELING: dict[str, Any] = {
+    "n_relabels": None,
+    "n_replay": None,
+    "unlearning_rate": None,
+    "relabel": None,
+    "n_steps": None,
+}
+
 
 @dataclass(frozen=True)
 class Stop:

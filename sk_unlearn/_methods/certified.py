@@ -7,15 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._adapter import EstimatorAdapter
-from ._base import CERTIFIED, Stop, UnlearningMethod
-
-_NO_RELABELING = {
-    "n_relabels": None,
-    "n_replay": None,
-    "unlearning_rate": None,
-    "relabel": None,
-    "n_steps": None,
-}
+from ._base import CERTIFIED, NO_RELABELING, Stop, UnlearningMethod
 
 
 class CertifiedRemoval(UnlearningMethod):
@@ -54,4 +46,4 @@ class CertifiedRemoval(UnlearningMethod):
     ) -> list[dict[str, Any]]:
         """One Newton step for all rows; each record says whether a retraining must serve it."""
         served = adapter.certified_removal(X, y)  # type: ignore[attr-defined]
-        return [{**_NO_RELABELING, "retrain": not served} for _ in range(len(y))]
+        return [{**NO_RELABELING, "retrain": not served} for _ in range(len(y))]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._adapter import EstimatorAdapter
-from ._base import EXACT, Stop, UnlearningMethod
+from ._base import EXACT, NO_RELABELING, Stop, UnlearningMethod
 
 
 class ExactRemoval(UnlearningMethod):
@@ -38,10 +38,4 @@ class ExactRemoval(UnlearningMethod):
         self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
     ) -> dict[str, Any]:
         adapter.remove_rows(x[np.newaxis, :], np.asarray([label]))
-        return {
-            "n_relabels": None,
-            "n_replay": None,
-            "unlearning_rate": None,
-            "relabel": None,
-            "n_steps": None,
-        }
+        return dict(NO_RELABELING)
