@@ -109,4 +109,3 @@ def test_sharded_training_and_removal_on_dask_match_the_sequential_run(digits):
     assert [(r.shard, r.slice) for r in on_dask.deletion_log_] == [
         (r.shard, r.slice) for r in sequential.deletion_log_
     ]
-    assert on_dask.estimator_.n_checkpoint_bytes_ == sequential.estimator_.n_checkpoint_bytes_
