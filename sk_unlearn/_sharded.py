@@ -457,6 +457,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._assign_seed = assign_seed
         self._n_dealt = len(y)
         self._index: _Index | None = None
+        self._row_index()  # built now, so that no request pays for it
 
     def _learn(self, X: np.ndarray, y: np.ndarray) -> None:
         """Add rows to their shards' last slices; the affected shards learn them."""
@@ -483,9 +484,13 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for s, model in zip(shards, results):
             estimators[s] = model
             slices[s] = [*slices[s][:-1], last[s]]
+        index = dict(self._row_index())
+        last_slice = self.n_slices - 1
+        for digest, label, shard in zip(row_digests(X), y, shard_of):
+            index[digest] = [*index.get(digest, []), (label_key(label), int(shard), last_slice)]
         self.estimators_, self._slices = estimators, slices
         self._n_dealt += len(y)
-        self._index = None
+        self._index = index
 
     # ------------------------------------------------------------ removing
     def remove_rows(self, X: Any, y: Any) -> list[Place]:
