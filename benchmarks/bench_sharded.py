@@ -174,12 +174,14 @@ def main(argv: list[str] | None = None) -> list[str]:
     rng = np.random.default_rng(args.seed)
     warnings.simplefilter("ignore", ConvergenceWarning)
 
-    n_train = 2000 if args.quick else args.n_train
+    n_train = args.n_train or (2000 if args.quick else None)
     mnist = load_mnist(args.mnist, n_train)
     shards = [1, 5] if args.quick else [1, 5, 10, 20]
     sgd = SGDClassifier(loss="log_loss", random_state=args.seed)
     sgd_fixed = SGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=args.seed)
-    hgb = HistGradientBoostingClassifier(max_iter=20, early_stopping=False, random_state=args.seed)
+    hgb = HistGradientBoostingClassifier(
+        max_iter=3 if args.quick else 20, early_stopping=False, random_state=args.seed
+    )
     cases = [
         (
             "MNIST, SGDClassifier(loss='log_loss'), default tol",
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> list[str]:
             [(s, 1) for s in shards],
         ),
         (
-            "MNIST, HistGradientBoostingClassifier(max_iter=20)",
+            f"MNIST, HistGradientBoostingClassifier(max_iter={hgb.max_iter})",
             hgb,
             mnist,
             [(s, 1) for s in shards],
@@ -202,14 +204,14 @@ def main(argv: list[str] | None = None) -> list[str]:
         (
             "make_classification (40 features, 5 classes), SGDClassifier(loss='log_loss')",
             sgd,
-            tabular(2000 if args.quick else 100_000, args.seed),
+            tabular(n_train or 100_000, args.seed),
             [(s, 1) for s in shards] + [(s, 4) for s in shards if s > 1],
         ),
         (
             "make_classification (40 features, 5 classes), "
-            "HistGradientBoostingClassifier(max_iter=20)",
+            f"HistGradientBoostingClassifier(max_iter={hgb.max_iter})",
             hgb,
-            tabular(2000 if args.quick else 100_000, args.seed),
+            tabular(n_train or 100_000, args.seed),
             [(s, 1) for s in shards],
         ),
     ]

@@ -106,9 +106,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
       Unlearning");
     - ``"exact"`` (the naive Bayes family): the row's contribution is
       subtracted from the model's sufficient statistics, which leaves the
-      model a fresh fit on the retained rows would give.
+      model a fresh fit on the retained rows would give;
+    - ``"sharded"`` (a :class:`~sk_unlearn.ShardedClassifier` around any
+      classifier): the shard that held the row is retrained without it
+      (SISA), exactly, at the cost of one shard's training.
 
-    Either way the cost of a request does not depend on the number of
+    Relabeling and exact removal cost the same whatever the number of
     training rows. Every ``retrain_after`` requests the model is retrained
     from scratch on the retained rows, which serves all requests so far
     exactly.
@@ -125,7 +128,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         The classifier to make unlearnable: ``SGDClassifier``, ``Perceptron``,
         ``MLPClassifier`` (solver ``"sgd"`` or ``"adam"``), ``MultinomialNB``,
         ``ComplementNB``, ``BernoulliNB``, ``CategoricalNB``, ``GaussianNB``,
-        a skorch ``NeuralNetClassifier``, any other classifier with
+        a skorch ``NeuralNetClassifier``, a
+        :class:`~sk_unlearn.ShardedClassifier` around any classifier, any
+        other classifier with
         ``partial_fit``, or one an adapter registered with
         :func:`~sk_unlearn.register_adapter` drives. It is cloned; the clone
         is trained as ``estimator_``. (``PassiveAggressiveClassifier`` works
@@ -133,12 +138,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1",
         eta0=1.0)``.)
 
-    method : {"auto", "exact", "certified", "relabel"}, default="auto"
+    method : {"auto", "exact", "sharded", "certified", "relabel"}, default="auto"
         How requests are served. ``"auto"`` is ``"exact"`` where the
-        estimator allows it (the naive Bayes family), ``"certified"`` for
+        estimator allows it (the naive Bayes family), ``"sharded"`` for a
+        :class:`~sk_unlearn.ShardedClassifier`, ``"certified"`` for
         :class:`~sk_unlearn.CertifiedLogisticRegression` (one Newton step per
         call within an (epsilon, delta) budget, a retraining beyond it) and
-        ``"relabel"`` otherwise. ``"exact"`` or ``"certified"`` on an
+        ``"relabel"`` otherwise. ``"exact"``, ``"sharded"`` or ``"certified"`` on an
         estimator that cannot serve it is a ``ValueError``. The relabeling
         parameters below apply to ``"relabel"`` only.
 

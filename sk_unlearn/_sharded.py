@@ -485,9 +485,9 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             estimators[s] = model
             slices[s] = [*slices[s][:-1], last[s]]
         index = dict(self._row_index())
-        last_slice = self.n_slices - 1
         for digest, label, shard in zip(row_digests(X), y, shard_of):
-            index[digest] = [*index.get(digest, []), (label_key(label), int(shard), last_slice)]
+            place = (label_key(label), int(shard), len(slices[shard]) - 1)
+            index[digest] = [*index.get(digest, []), place]
         self.estimators_, self._slices = estimators, slices
         self._n_dealt += len(y)
         self._index = index
@@ -653,6 +653,8 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 votes = np.searchsorted(self.classes_, model.predict(X))
                 out[s, np.arange(len(X)), votes] = 1.0
             active[s] = True
+        if not active.any():
+            raise ValueError("Every shard is empty: the model has no rows left to predict from.")
         return out, active
 
     def _can_proba(self) -> bool:
@@ -773,14 +775,10 @@ class ShardedAdapter(EstimatorAdapter):
         return proba
 
     def snapshot(self, scope: str = STEP) -> Any:
-        """A removal replaces what it changes: its snapshot is the attributes, by reference."""
-        if scope == STEP:
-            return dict(vars(self.estimator))
-        return super().snapshot(scope)
+        """The attributes, by reference: removals and ``partial_fit`` replace what they change
+        (new arrays, models, lists and index), never writing into the old ones."""
+        return dict(vars(self.estimator))
 
     def restore(self, snapshot: Any) -> None:
-        if isinstance(snapshot, dict):
-            self.estimator.__dict__.clear()
-            self.estimator.__dict__.update(snapshot)
-        else:
-            super().restore(snapshot)
+        self.estimator.__dict__.clear()
+        self.estimator.__dict__.update(snapshot)

@@ -212,3 +212,15 @@ def test_bench_load_ledger_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "| load long |" in text and "| verify_ledger long |" in text
     assert re.search(r"Ratio load long/short, per repeat: median \d+\.\d+x", text)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["load.md"]
+
+
+def test_bench_sharded_smoke(tmp_path: Path) -> None:
+    if not MNIST.is_file():
+        pytest.skip(f"MNIST file not found at {MNIST}")
+    bench = _load_bench("bench_sharded")
+    out = tmp_path / "sharded.md"
+    lines = bench.main(["--mnist", str(MNIST), "--quick", "--n-train", "400", "--out", str(out)])
+    rows = [line for line in lines if re.match(r"\| \d+ \| \d+ \|", line)]
+    assert len(rows) == 5 * 2 + 2  # five cases, S in {1, 5}, and R = 4 for the two SGD cases
+    assert all(line.rstrip().endswith("| yes |") for line in rows)  # every request exact
+    assert out.read_text(encoding="utf-8").startswith("# Sharded exact unlearning")

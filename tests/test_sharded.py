@@ -319,6 +319,38 @@ def test_a_training_that_fails_half_way_changes_nothing(digits, monkeypatch):
     assert clf.n_forgotten_ == 60
 
 
+def test_a_partial_fit_that_fails_half_way_changes_nothing(digits, monkeypatch):
+    X, y = digits.X_train, digits.y_train
+    clf = UnlearnableClassifier(ShardedClassifier(_sgd(), n_shards=3, random_state=0))
+    clf.partial_fit(X[:600], y[:600], classes=np.unique(y))
+    before = state_bytes(clf)
+    calls = []
+    original = _sharded.learn_more
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("simulated")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_sharded, "learn_more", flaky)
+    with pytest.raises(MemoryError):
+        clf.partial_fit(X[600:], y[600:])
+    assert state_bytes(clf) == before
+    monkeypatch.undo()
+    clf.partial_fit(X[600:], y[600:])
+    assert clf.n_retained_ == len(y)
+
+
+def test_a_model_whose_every_shard_is_empty_says_so():
+    X = np.arange(8, dtype=float).reshape(4, 2)
+    y = np.array([0, 1, 0, 1])
+    clf = ShardedClassifier(GaussianNB(), n_shards=2, random_state=0).fit(X, y)
+    clf.remove_rows(X, y)
+    with pytest.raises(ValueError, match="Every shard is empty"):
+        clf.predict(X)
+
+
 # ------------------------------------------------------------------ inside UnlearnableClassifier
 def test_the_wrapper_serves_requests_by_sharded_retraining_and_records_where(digits, tmp_path):
     X, y = digits.X_train, digits.y_train

@@ -504,3 +504,23 @@ def test_auto_defaults_for_skorch_are_the_measured_recommendation(digits):
     sgd = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
     sgd.fit(digits.X_train, digits.y_train).forget(digits.X_train[:1], digits.y_train[:1])
     assert sgd.deletion_log_[-1].n_relabels == 9  # scikit-learn estimators: k - 1, the paper
+
+
+@pytest.mark.parametrize("n_slices", [1, 2])
+def test_a_sharded_skorch_net_forgets_by_retraining_one_shard(digits, n_slices):
+    from sk_unlearn import ShardedClassifier
+
+    X, y = digits.X_train.astype(np.float32), digits.y_train.astype(np.int64)
+    torch.manual_seed(0)
+    clf = UnlearnableClassifier(
+        ShardedClassifier(make_net(max_epochs=20), n_shards=3, n_slices=n_slices, random_state=0)
+    ).fit(X, y)
+    before = list(clf.estimator_.estimators_)
+    clf.forget(X[:1], y[:1])
+    (record,) = clf.deletion_log_
+    assert record.method == "sharded" and record.guarantee == "exact"
+    for s in range(3):
+        assert (clf.estimator_.estimators_[s] is before[s]) == (s != record.shard)
+    held = clf.estimator_.shard_rows(record.shard)
+    assert not any((row == X[0]).all() for row in held[0])
+    assert clf.score(digits.X_test.astype(np.float32), digits.y_test) > 0.8
