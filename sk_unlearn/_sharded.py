@@ -72,7 +72,7 @@ def deal(order: np.ndarray, n_shards: int, start: int) -> np.ndarray:
     Examples
     --------
     >>> deal(np.array([2, 0, 1]), 2, start=1)
-    array([0, 0, 1])
+    array([0, 1, 1])
     """
     shards = np.empty(order.size, dtype=np.intp)
     shards[order] = (start + np.arange(order.size)) % n_shards
