@@ -269,7 +269,11 @@ def test_certify_rejects_bad_input_and_changes_nothing(digits):
     holdout = HeldOutReference(digits.X_test, digits.y_test)
     cases = [
         (ValueError, "pass the labels y", dict(X=X[:5], reference=holdout)),
-        (ValueError, "the named references are .retrain. and .out-of-shard.", dict(X=X[:5], reference="naive")),
+        (
+            ValueError,
+            "the named references are .retrain. and .out-of-shard.",
+            dict(X=X[:5], reference="naive"),
+        ),
         (TypeError, "reference must be", dict(X=X[:5], reference=42)),
         (ValueError, "features", dict(X=X[:5, :10])),
         (ValueError, r"Label\(s\) \[11\]", dict(X=X[:2], y=[0, 11], reference=holdout)),
