@@ -434,3 +434,13 @@ def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_string_labels_and_requests_in_another_dtype(digits):
+    X, y = digits.X_train.astype(np.float32), np.array(list("abcdefghij"))[digits.y_train]
+    clf = UnlearnableClassifier(
+        ShardedClassifier(_sgd(), n_shards=3, n_slices=2, random_state=0)
+    ).fit(X, y)
+    clf.forget(digits.X_train[:4], y[:4])  # float64 requests of float32 rows
+    assert clf.n_forgotten_ == 4 and set(clf.predict(X[:50])) <= set(y)
+    assert sum(len(clf.estimator_.shard_rows(s)[1]) for s in range(3)) == len(y) - 4
