@@ -638,8 +638,11 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return _concat_all(parts if slice is None else [parts[slice]])
 
     # ---------------------------------------------------------- predicting
-    def _per_shard(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each shard's probabilities (or one-hot votes) on ``X``, and which shards answer."""
+    def _per_shard(self, X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``X`` validated, each shard's probabilities (or one-hot votes) on it, and which
+        shards answer."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
         n_classes = len(self.classes_)
         out = np.zeros((self.n_shards, len(X), n_classes))
         active = np.zeros(self.n_shards, dtype=bool)
@@ -655,7 +658,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             active[s] = True
         if not active.any():
             raise ValueError("Every shard is empty: the model has no rows left to predict from.")
-        return out, active
+        return X, out, active
 
     def _can_proba(self) -> bool:
         return self.aggregation == "vote" or hasattr(self.estimator, "predict_proba")
@@ -672,17 +675,13 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_rows, n_classes)
         """
-        check_is_fitted(self)
-        X_arr = validate_data(self, X, reset=False)
-        out, active = self._per_shard(X_arr)
+        _, out, active = self._per_shard(X)
         proba: np.ndarray = out[active].mean(axis=0)
         return proba
 
     def predict(self, X: Any) -> np.ndarray:
         """The class with the highest mean probability or the most votes (first on ties)."""
-        check_is_fitted(self)
-        X_arr = validate_data(self, X, reset=False)
-        out, active = self._per_shard(X_arr)
+        _, out, active = self._per_shard(X)
         predicted: np.ndarray = self.classes_[out[active].sum(axis=0).argmax(axis=1)]
         return predicted
 
@@ -706,9 +705,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ValueError
             If every answering shard holds some row of ``X`` (``n_shards=1``).
         """
-        check_is_fitted(self)
-        X_arr = validate_data(self, X, reset=False)
-        out, active = self._per_shard(X_arr)
+        X_arr, out, active = self._per_shard(X)
         index = self._row_index()
         mask = np.tile(active, (len(X_arr), 1))
         for i, digest in enumerate(row_digests(X_arr)):
