@@ -11,6 +11,7 @@ from ._certificate import Certificate, HeldOutReference
 from ._certified import CertifiedLogisticRegression
 from ._classifier import UnlearnableClassifier
 from ._ledger import (
+    CertificateRecord,
     DeletionRecord,
     LedgerError,
     LedgerReport,
@@ -20,6 +21,7 @@ from ._ledger import (
 )
 from ._pipeline import forget_through_pipeline
 from ._reference import OutOfFoldReference
+from ._report import ErasureReport
 from ._safe_pickle import UnsafePickleError
 from ._sharded import ShardedClassifier
 from ._store import UnknownRowError
@@ -66,8 +68,33 @@ def label_hash(label, key: bytes | None = None) -> str:  # type: ignore[no-untyp
     return keyed_label_hash(label, deployment_key() if key is None else key)
 
 
+def subject_hash(sample_id, key: bytes | None = None) -> str:  # type: ignore[no-untyped-def]
+    """Hex HMAC-SHA256 of a data-subject id, as ``DeletionRecord.subject`` records it.
+
+    A data-protection officer holding the key confirms that every row of
+    subject ``42`` was forgotten with
+    ``[r for r in clf.deletion_log_ if r.subject == subject_hash(42)]``.
+    Equal ids of any NumPy type agree; ``42`` and ``"42"`` are different ids.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_unlearn import subject_hash
+    >>> subject_hash(np.int64(42), bytes(32)) == subject_hash(42, bytes(32))
+    True
+    >>> subject_hash(42, bytes(32)) == subject_hash("42", bytes(32))
+    False
+    """
+    from ._keys import deployment_key, keyed_subject_hash
+    from ._subjects import subject_bytes
+
+    return keyed_subject_hash(subject_bytes(sample_id), deployment_key() if key is None else key)
+
+
 __all__ = [
     "Certificate",
+    "CertificateRecord",
+    "ErasureReport",
     "CertifiedLogisticRegression",
     "DeletionRecord",
     "HeldOutReference",
@@ -87,5 +114,6 @@ __all__ = [
     "register_adapter",
     "label_hash",
     "row_hash",
+    "subject_hash",
     "__version__",
 ]

@@ -39,8 +39,15 @@ from ._adapter import STEP, TRAINING, EstimatorAdapter
 from ._backends import adapter_for
 from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
-from ._keys import deployment_key, request_digests
-from ._ledger import DeletionRecord, Ledger, LedgerReport, RetrainRecord, utc_now
+from ._keys import deployment_key, keyed_row_hash, keyed_subject_hash, request_digests
+from ._ledger import (
+    CertificateRecord,
+    DeletionRecord,
+    Ledger,
+    LedgerReport,
+    RetrainRecord,
+    utc_now,
+)
 from ._locking import LOCK_ATTR, locked
 from ._methods import (
     APPROXIMATE,
@@ -52,9 +59,10 @@ from ._methods import (
     UnlearningMethod,
     method_class,
 )
-from ._progress import announce, progress
+from ._progress import announce, end_stream, progress
 from ._reference import OutOfFoldReference
 from ._relabel import STRATEGIES
+from ._report import ErasureReport, erasure_report
 from ._retraining import (
     certificate_retrain_refusal,
     missing_classes,
@@ -63,6 +71,7 @@ from ._retraining import (
     retrain_threshold,
 )
 from ._store import RowStore, label_key
+from ._subjects import as_subject_ids, requested_subjects
 from ._transaction import Transaction
 from .metrics import class_probabilities
 
@@ -336,6 +345,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     row_shape_: tuple[int, ...]
 
+    # Metadata routing: a meta-estimator (Pipeline, GridSearchCV) that is given
+    # sample_id routes it here without a set_fit_request call.
+    __metadata_request__fit = {"sample_id": True}
+    __metadata_request__partial_fit = {"sample_id": True}
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "method": [StrOptions({"auto", *METHODS})],
@@ -390,7 +404,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # ------------------------------------------------------------ learning
     @_fit_context(prefer_skip_nested_validation=False)
     @locked
-    def fit(self, X: ArrayLike, y: ArrayLike) -> UnlearnableClassifier:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, *, sample_id: ArrayLike | None = None
+    ) -> UnlearnableClassifier:
         """Train a clone of ``estimator`` on ``(X, y)`` and keep the rows.
 
         Parameters
@@ -399,6 +415,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Training rows (dense, finite).
         y : array-like of shape (n_samples,)
             Their labels.
+        sample_id : array-like of shape (n_samples,), default=None
+            The data subject each row belongs to (a customer number, a
+            user name: ``str``, ``int``, ``bytes``, UUIDs or tuples of them;
+            one id may own many rows). Rows learned with an id can be
+            forgotten by it, ``forget(sample_id=[...])``, without holding
+            the raw row. The id is kept only as a salted digest (the ledger:
+            a keyed one), never as given.
 
         Returns
         -------
@@ -409,6 +432,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tx.stage("validate")
             estimator = clone(self.estimator)
             X_arr, y_arr = self._rows_and_labels(X, y, reset=True, estimator=estimator)
+            subjects = _subjects_of(sample_id, X_arr.shape[0])
             check_classification_targets(y_arr)
             classes = unique_labels(y_arr)
             adapter = self._adapter(estimator, classes)
@@ -417,20 +441,26 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tx.stage("apply")
             adapter.fit(X_arr, y_arr)
             store = RowStore(X_arr.shape[1:], X_arr.dtype, classes.dtype)
-            store.add(X_arr, y_arr)
+            store.add(X_arr, y_arr, subjects)
             ledger = Ledger(uuid.uuid4().hex)
             tx.record_fit(ledger, len(store))
             tx.stage("commit")
             self._install(estimator, classes, store, ledger)
             tx.stage("version")
             self._bump_version()
+        end_stream(self)  # a new model: its requests are a new stream
         return self
 
     @available_if(_estimator_has("partial_fit"))
     @_fit_context(prefer_skip_nested_validation=False)
     @locked
     def partial_fit(
-        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        *,
+        sample_id: ArrayLike | None = None,
     ) -> UnlearnableClassifier:
         """Learn the rows ``(X, y)`` incrementally; they become forgettable.
 
@@ -443,6 +473,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         classes : array-like of shape (n_classes,), default=None
             All labels, required on the first call (as in scikit-learn) and
             checked against ``classes_`` afterwards.
+        sample_id : array-like of shape (n_samples,), default=None
+            The data subject of each row, as in :meth:`fit`.
 
         Returns
         -------
@@ -454,6 +486,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tx.stage("validate")
             estimator = clone(self.estimator) if first_call else self.estimator_
             X_arr, y_arr = self._rows_and_labels(X, y, reset=first_call, estimator=estimator)
+            subjects = _subjects_of(sample_id, X_arr.shape[0])
             check_classification_targets(y_arr)
             known = _validation.partial_fit_classes(classes, None if first_call else self.classes_)
             _validation.check_known_labels(y_arr, known)
@@ -476,7 +509,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tx.stage("commit")
             if first_call:
                 self._install(estimator, known, store, ledger)
-            tx.commit_store(store, lambda: store.add(X_arr, y_arr))
+            tx.commit_store(store, lambda: store.add(X_arr, y_arr, subjects))
             self._n_trained_rows += X_arr.shape[0]
             tx.stage("version")
             self._bump_version()
@@ -485,9 +518,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # ----------------------------------------------------------- forgetting
     @locked
     def forget(
-        self, X: ArrayLike, y: ArrayLike, *, reference: OutOfFoldReference | None = None
+        self,
+        X: ArrayLike | None = None,
+        y: ArrayLike | None = None,
+        *,
+        sample_id: Any = None,
+        ticket: str | None = None,
+        reference: OutOfFoldReference | None = None,
     ) -> UnlearnableClassifier:
-        """Forget training rows, one request per row.
+        """Forget training rows, one request per row: given by value or by data-subject id.
 
         Requests are served in order, as ``method`` says: exactly (naive
         Bayes), or by random relabeling: ``n_steps`` optimizer steps of the
@@ -500,10 +539,25 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_requests, n_features)
-            Rows to forget. Each must equal a retained training row.
-        y : array-like of shape (n_requests,)
-            The label each row was trained with.
+        X : array-like of shape (n_requests, n_features), default=None
+            Rows to forget. Each must equal a retained training row bit for
+            bit (after the cast to its dtype); a row that only nearly equals
+            one is refused with an error that says so.
+        y : array-like of shape (n_requests,), default=None
+            The label each row was trained with (required with ``X``).
+        sample_id : id or sequence of ids, default=None
+            Instead of ``X`` and ``y``: the data subjects to forget, as
+            given to ``fit``/``partial_fit(..., sample_id=...)``. Every
+            retained row of each subject is forgotten (one request per row,
+            in the order learned); an id named twice counts once. The user
+            needs neither the raw rows nor their labels. The ledger records
+            each request's subject as a keyed digest
+            (:func:`sk_unlearn.subject_hash`).
+        ticket : str, default=None
+            A reference of the erasure request (a ticket number, at most 200
+            characters), written with every record of the call
+            (``DeletionRecord.ticket``) so that the erasure report can name
+            it. It is stored in clear: it must not itself be personal data.
         reference : OutOfFoldReference, default=None
             Calibrated stopping for relabeling: ``n_steps`` becomes a cap, and
             each row's steps stop once the model's confidence in its label is
@@ -525,8 +579,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         UnknownRowError
             A ``ValueError`` naming the first row that matches no retained
             row with its label (never learned, already forgotten, learned
-            with another label, or requested more often than retained);
-            nothing is changed.
+            with another label, or requested more often than retained), or
+            the first id that owns no retained row; nothing is changed.
         ValueError
             If ``X`` or ``y`` is malformed or a label is unknown; nothing is
             changed.
@@ -546,6 +600,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Traceback (most recent call last):
         ...
         sk_unlearn.UnknownRowError: Row 0 of X (label 0) is not among the retained ...
+
+        Rows learned with data-subject ids are forgotten by id:
+
+        >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
+        >>> clf = clf.fit(X, y, sample_id=["ann", "ann", "bob", "eve"])
+        >>> clf = clf.forget(sample_id="ann", ticket="DSR-2026-0042")
+        >>> clf.n_retained_, [r.ticket for r in clf.deletion_log_]
+        (2, ['DSR-2026-0042', 'DSR-2026-0042'])
         """
         check_is_fitted(self)
         self._validate_params()
@@ -553,10 +615,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             raise TypeError(
                 f"reference must be an OutOfFoldReference or None; got {type(reference).__name__}."
             )
+        by_subject = _check_request_form(X, y, sample_id)
+        _validation.check_ticket(ticket)
         with self._transaction() as tx:
             tx.stage("validate")
-            X_arr = self._rows(X, reset=False)
-            y_arr = _validation.labels_for(_validation.as_array(y), X_arr.shape[0], self.classes_)
+            subjects: list[bytes] = []
+            if by_subject:
+                subjects = requested_subjects(sample_id)
+            else:
+                X_arr = self._rows(X, reset=False)
+                y_arr = _validation.labels_for(
+                    _validation.as_array(y), X_arr.shape[0], self.classes_
+                )
             adapter = self._adapter()
             method = self._method(adapter)
             method.check(adapter, self.classes_)
@@ -564,13 +634,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             if reference is not None:
                 self._built(reference)
             tx.stage("locate")
-            positions = self._store.locate(X_arr, y_arr)
+            if by_subject:
+                positions, owners = self._store.locate_subjects(subjects)
+                X_arr, y_arr = self._store.X[positions].copy(), self._store.y[positions].copy()
+            else:
+                positions, owners = self._store.locate(X_arr, y_arr), []
             hashes = _keyed_hashes(X_arr, y_arr)
+            tags = _request_tags(len(positions), [subjects[k] for k in owners], ticket)
             first_request = tx.begin(self._ledger, hashes)
             tx.snapshot(adapter, STEP, rng=self._rng)
             tx.stage("apply")
             records, retrains = self._serve(
-                method, adapter, X_arr, y_arr, positions, (first_request, hashes), reference
+                method, adapter, X_arr, y_arr, positions, (first_request, hashes, tags), reference
             )
             tx.commit(self._ledger, records, retrains)
             tx.commit_store(self._store, lambda: self._store.erase(positions))
@@ -641,6 +716,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         since the model was last trained from scratch (then every removal is
         already served exactly; a ``UserWarning`` says so). Otherwise nothing
         about the model changes: not its predictions, not its random state.
+        Every certificate is recorded in the ledger (``certificate_log_``,
+        and a ``"certificate"`` line in the ledger file): its summary without
+        the per-row values, and which served requests' rows it measured.
 
         Probabilities come from :meth:`predict_proba`, or, for estimators
         without it (hinge-loss SGD, ``Perceptron``), from the softmax of
@@ -713,7 +791,21 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 budget=terms["budget"],
                 budget_spent=terms["budget_spent"],
             )
+        self._ledger.add_certificate(
+            self._ledger_file(), self._certificate_record(certificate, self._validated_X(X))
+        )
         return certificate
+
+    def _certificate_record(self, certificate: Certificate, rows: np.ndarray) -> CertificateRecord:
+        """What the ledger keeps of a certificate: its summary and the requests it covers."""
+        key = deployment_key()
+        certified = {keyed_row_hash(row, key) for row in rows}
+        return CertificateRecord(
+            after_request=self.n_forgotten_,
+            timestamp=utc_now(),
+            requests=tuple(r.request for r in self._ledger.deletions if r.row_hash in certified),
+            certificate=_certify.summary(certificate),
+        )
 
     def _certificate(self, X: ArrayLike, y: ArrayLike | None, reference: Any) -> Certificate:
         """The certificate ``certify`` returns, before the certified terms are added."""
@@ -788,6 +880,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """The served requests, oldest first (a copy of the ledger's records)."""
         check_is_fitted(self)
         return list(self._ledger.deletions)
+
+    @property
+    @locked
+    def certificate_log_(self) -> list[CertificateRecord]:
+        """Every certificate :meth:`certify` returned, oldest first (summaries)."""
+        check_is_fitted(self)
+        return list(self._ledger.certificates)
 
     @property
     @locked
@@ -950,6 +1049,63 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         report = self._check_ledger(since_checkpoint=False)
         removed = _durability.remove_leftovers(getattr(self, "_saved_to", None))
         return replace(report, removed_leftovers=removed) if removed else report
+
+    @locked
+    def erasure_report(self) -> ErasureReport:
+        """The ledger and the model's state as a report for a data-protection officer.
+
+        Per served request: when it was served, its ``ticket``, its data
+        subject (keyed digest), how it was served (relabel, exact, sharded,
+        certified), what it is now (exact once a retraining from scratch
+        followed it, and since when) and which certificates measured it;
+        then the retrainings, the certificates, totals, and what the library
+        cannot vouch for (copies it cannot see). With ``ledger_path`` the
+        ledger file is verified first and the report says whether it agrees.
+        Nothing is changed.
+
+        Returns
+        -------
+        report : ErasureReport
+            ``report.to_json()`` for machines, ``report.to_markdown()`` for
+            people.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.linear_model import SGDClassifier
+        >>> from sk_unlearn import UnlearnableClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = UnlearnableClassifier(SGDClassifier(random_state=0), random_state=0)
+        >>> clf = clf.fit(X, y, sample_id=range(150))
+        >>> clf = clf.forget(sample_id=[3, 4], ticket="DSR-1").retrain()
+        >>> report = clf.erasure_report()
+        >>> report.totals["requests"], report.totals["by_status_now"]
+        (2, {'exact': 2})
+        >>> report.to_markdown().splitlines()[0]
+        '# Erasure report'
+        """
+        check_is_fitted(self)
+        path = self._ledger_file()
+        verified = None if path is None else self._check_ledger(since_checkpoint=False)
+        model = {
+            "estimator": type(self.estimator_).__name__,
+            "method": self.method,
+            "fit_id": self._ledger.fit_id,
+            "model_version": self.model_version_,
+            "n_rows_learned": len(self._store) + self.n_forgotten_,
+            "n_retained": len(self._store),
+            "n_forgotten": self.n_forgotten_,
+            "n_retrains": self.n_retrains_,
+            "guarantee_now": self._guarantee(),
+            "ledger_path": path,
+            "ledger_verified": None if verified is None else verified.ok,
+        }
+        return erasure_report(
+            list(self._ledger.deletions),
+            list(self._ledger.retrains),
+            list(self._ledger.certificates),
+            model,
+        )
 
     @locked
     def recover(self) -> LedgerReport:
@@ -1238,7 +1394,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X: np.ndarray,
         y: np.ndarray,
         positions: list[int],
-        requests: tuple[int, list[tuple[str, str]]],
+        requests: tuple[int, list[tuple[str, str]], list[dict[str, Any]]],
         reference: OutOfFoldReference | None = None,
     ) -> tuple[list[DeletionRecord], list[RetrainRecord]]:
         """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
@@ -1253,7 +1409,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
         n = len(positions)
-        for i in progress(range(n), verbose=self.verbose, total=n, desc="forget"):
+        for i in progress(range(n), verbose=self.verbose, owner=self, desc="forget"):
             fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
             _check_finite(
                 adapter, f"request {i} of the call", X[i : i + 1] if method.takes_steps else None
@@ -1274,7 +1430,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self,
         method: UnlearningMethod,
         served: list[dict[str, Any]],
-        requests: tuple[int, list[tuple[str, str]]],
+        requests: tuple[int, list[tuple[str, str]], list[dict[str, Any]]],
         positions: list[int],
         *,
         first: int,
@@ -1307,6 +1463,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 method=method.name,
                 guarantee=EXACT if asked else method.guarantee,
                 retrained=retrained and j == len(served) - 1,
+                **requests[2][first + j],
                 **fields,
             )
             for j, fields in enumerate(served)
@@ -1462,6 +1619,41 @@ def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None)
             "step at too large an unlearning_rate does; the call was rolled back and nothing "
             "changed. Use a smaller unlearning_rate."
         )
+
+
+def _subjects_of(sample_id: Any, n_rows: int) -> list[bytes] | None:
+    """The canonical ids of ``n_rows`` rows being learned (None: learned without ids)."""
+    return None if sample_id is None else as_subject_ids(sample_id, n_rows)
+
+
+def _check_request_form(X: Any, y: Any, sample_id: Any) -> bool:
+    """Whether a ``forget`` call names its requests by id; raise if it names them wrongly."""
+    if sample_id is not None:
+        if X is not None or y is not None:
+            raise ValueError(
+                "Pass either the rows (X, y) or their data-subject ids (sample_id=...) to "
+                "forget, not both."
+            )
+        return True
+    if X is None or y is None:
+        raise ValueError(
+            "forget needs the rows and their labels, forget(X, y), or the data-subject ids "
+            "the rows were learned with, forget(sample_id=[...])."
+        )
+    return False
+
+
+def _request_tags(n_requests: int, owners: list[bytes], ticket: str | None) -> list[dict[str, Any]]:
+    """Per request, the ledger's ``subject`` and ``ticket`` fields.
+
+    ``subject`` is the keyed digest of the id that owns the row (None for a
+    row given by value).
+    """
+    key = deployment_key() if owners else b""
+    subjects: list[str | None] = [keyed_subject_hash(o, key) for o in owners]
+    if not owners:
+        subjects = [None] * n_requests
+    return [{"subject": s, "ticket": ticket} for s in subjects]
 
 
 def _keyed_hashes(X: np.ndarray, y: np.ndarray) -> list[tuple[str, str]]:

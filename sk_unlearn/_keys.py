@@ -126,6 +126,14 @@ def keyed_label_hash(label: Any, key: bytes) -> str:
     return _mac(key, b"label", json.dumps(label, default=str).encode())
 
 
+def keyed_subject_hash(subject: bytes, key: bytes) -> str:
+    """HMAC-SHA256 of a data-subject id's canonical bytes under ``key`` (hex).
+
+    ``subject`` is :func:`sk_unlearn._subjects.subject_bytes` of the id.
+    """
+    return _mac(key, b"subject", subject)
+
+
 def request_digests(row: Any, label: Any, key: bytes) -> tuple[str, str]:
     """``(row_hash, label_hash)`` of a deletion request: how records and ledger lines name it."""
     return keyed_row_hash(row, key), keyed_label_hash(label, key)

@@ -89,6 +89,12 @@ class DeletionRecord:
     slice : int or None
         ``"sharded"`` only: the slice that shard's retraining started from
         (the checkpoint before it was restored; 0: from scratch).
+    subject : str or None
+        For a request made by data-subject id (``forget(sample_id=...)``):
+        hex HMAC-SHA256 of the id under the deployment's key (see
+        :func:`sk_unlearn.subject_hash`); None for a row given by value.
+    ticket : str or None
+        The reference the ``forget`` call was given (``ticket=``), in clear.
     """
 
     request: int
@@ -107,6 +113,8 @@ class DeletionRecord:
     # Defaults, so records of the other methods (and older records) carry None.
     shard: int | None = None
     slice: int | None = None
+    subject: str | None = None
+    ticket: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (JSON-serialisable for simple labels)."""
@@ -157,6 +165,36 @@ class RetrainRecord:
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """One call of :meth:`~sk_unlearn.UnlearnableClassifier.certify`, as the ledger keeps it.
+
+    Attributes
+    ----------
+    after_request : int
+        Number of deletion requests served when it was measured (since ``fit``).
+    timestamp : str
+        When, ISO 8601 in UTC.
+    requests : tuple of int
+        The served requests whose rows were among the certified rows
+        (matched by their keyed row digests; other certified rows are not
+        named).
+    certificate : dict
+        The certificate's summary (:meth:`Certificate.to_dict` without the
+        per-row values): reference, measure, n_rows, mean, max, threshold,
+        verdict counts, whether it triggered a retraining.
+    """
+
+    after_request: int
+    timestamp: str
+    requests: tuple[int, ...]
+    certificate: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a plain dict."""
+        return {**asdict(self), "requests": list(self.requests)}
 
 
 @dataclass(frozen=True)
@@ -509,6 +547,7 @@ class Ledger:
         self.fit_id = fit_id
         self.deletions: list[DeletionRecord] = []
         self.retrains: list[RetrainRecord] = []
+        self.certificates: list[CertificateRecord] = []
         # The file this object last wrote to; not pickled, so a loaded or
         # copied model first writes a "resumed" line saying where it stands.
         self._synced_path: str | None = None
@@ -540,7 +579,13 @@ class Ledger:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Pickles from before these attributes read as "no checkpoint".
-        defaults = {"_begun": None, "_written": None, "checkpoint": None, "keyed": False}
+        defaults: dict[str, Any] = {
+            "_begun": None,
+            "_written": None,
+            "checkpoint": None,
+            "keyed": False,
+            "certificates": [],
+        }
         self.__dict__.update({**defaults, **state})
         if "next_request" not in state:  # before the counter: numbers were 0, 1, ... n - 1
             self.next_request = max((r.request for r in self.deletions), default=-1) + 1
@@ -706,6 +751,12 @@ class Ledger:
         if record.reason == "certificate":
             mark_latest_retrained(self.deletions)
 
+    def add_certificate(self, path: Any, record: CertificateRecord) -> None:
+        """Write a certificate to the file, then keep it in memory (nothing changes if it fails)."""
+        self._write(path, [self._event("certificate", **record.to_dict())])
+        self.certificates.append(record)
+        self.settle()  # a call that succeeded: a later check may start after it
+
     def guarantees_since(self, n_since_retrain: int) -> set[str]:
         """The tiers of the latest ``n_since_retrain`` served requests."""
         if n_since_retrain <= 0:
@@ -852,7 +903,7 @@ def _authentic(
 
 
 #: Record fields that lines written before them lack: absent and None are the same.
-_OPTIONAL_FIELDS = frozenset({"shard", "slice"})
+_OPTIONAL_FIELDS = frozenset({"shard", "slice", "subject", "ticket"})
 
 
 def _content(fields: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ its slot, so no copy of it survives in the arrays this object holds or pickles.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
@@ -63,13 +64,16 @@ UnknownRowError.__module__ = "sk_unlearn"  # its public home
 
 
 class RowStore:
-    """Training rows with O(1) lookup by content and O(1) erasure.
+    """Training rows with O(1) lookup by content or by data-subject id, and O(1) erasure.
 
     Rows live in the first ``len(self)`` slots of preallocated arrays. Erasing
     slot ``p`` moves the last row into ``p`` and zeroes the vacated last slot
     (swap-remove), so erasure costs O(n_features) and leaves nothing behind.
     A row may be an array of any shape (an image for a skorch net); it is
-    identified by its full content.
+    identified by its full content, and optionally by the data-subject id it
+    was learned with (kept only as a salted SHA-256 digest of the id's
+    canonical bytes, :func:`sk_unlearn._subjects.subject_bytes`; one id may
+    own many rows).
 
     Parameters
     ----------
@@ -94,6 +98,10 @@ class RowStore:
         # retraining should see the rows in the order they were learned.
         self._seq = np.zeros(0, dtype=np.int64)
         self._next_seq = 0
+        # Data-subject ids: a salted digest per slot (None: learned without one).
+        self._subject_salt = secrets.token_bytes(16)
+        self._subject: list[bytes | None] = []
+        self._by_subject: dict[bytes, list[int]] = {}
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -147,9 +155,22 @@ class RowStore:
         seq[: self._n] = self._seq[: self._n]
         self._X, self._y, self._class_slot, self._seq = X, y, slot, seq
         self._digest.extend([None] * (new_capacity - len(self._digest)))
+        self._subject.extend([None] * (new_capacity - len(self._subject)))
 
-    def add(self, X: np.ndarray, y: np.ndarray) -> Journal:
+    def subject_digest(self, subject: bytes) -> bytes:
+        """The store's salted digest of an id's canonical bytes (how the store names it)."""
+        return hashlib.sha256(self._subject_salt + subject).digest()
+
+    @property
+    def has_subjects(self) -> bool:
+        """Whether some retained row was learned with a data-subject id."""
+        return any(self._by_subject.values())
+
+    def add(self, X: np.ndarray, y: np.ndarray, subjects: Sequence[bytes] | None = None) -> Journal:
         """Append rows ``X`` with labels ``y``; return the journal that :meth:`undo` takes.
+
+        ``subjects`` (canonical id bytes, one per row) names the data subject
+        each row belongs to; the store keeps only their salted digests.
 
         Rows of a wider dtype than those kept so far (float64 after float32)
         widen the store, so every row is kept with the values it was given.
@@ -159,6 +180,11 @@ class RowStore:
         """
         digests = row_digests(X)
         labels = [label_key(label) for label in y]
+        owners: list[bytes | None] = (
+            [None] * len(digests)
+            if subjects is None
+            else [self.subject_digest(s) for s in subjects]
+        )
         arrays = (self._X, self._y, self._class_slot, self._seq)
         journal = Journal("add", [arrays, self._n, self._next_seq, []])
         try:
@@ -171,11 +197,14 @@ class RowStore:
             self._y[start : start + n_new] = y
             self._seq[start : start + n_new] = np.arange(self._next_seq, self._next_seq + n_new)
             self._next_seq += n_new
-            for offset, (d, label) in enumerate(zip(digests, labels)):
+            for offset, (d, label, owner) in enumerate(zip(digests, labels, owners)):
                 position = start + offset
                 self._n = position + 1  # first, so that undo sees every row it touched
                 self._digest[position] = d
                 self._by_hash.setdefault(d, []).append(position)
+                self._subject[position] = owner
+                if owner is not None:
+                    self._by_subject.setdefault(owner, []).append(position)
                 if label not in self._by_class:
                     journal.entries[3].append(label)  # a class this add introduced
                     self._by_class[label] = []
@@ -194,6 +223,11 @@ class RowStore:
             hash_list = self._by_hash.get(d) if d is not None else None
             if hash_list and hash_list[-1] == position:
                 hash_list.pop()  # an emptied list stays: see settle()
+            owner = self._subject[position]
+            owned = self._by_subject.get(owner) if owner is not None else None
+            if owned and owned[-1] == position:
+                owned.pop()
+            self._subject[position] = None
             members = self._by_class.get(label_key(self._y[position]))
             if members and members[-1] == position:
                 members.pop()
@@ -226,7 +260,36 @@ class RowStore:
             # Compare values too: a digest match alone could be a collision.
             return [p for p in candidates if np.array_equal(self._X[p], row.astype(self._X.dtype))]
 
-        return self._claim(matching, y, self._explain_miss)
+        def explain(i: int, label: Hashable, found: list[int], free: list[int]) -> str:
+            return self._explain_miss(X[i], i, label, found, free)
+
+        return self._claim(matching, y, explain)
+
+    def locate_subjects(self, subjects: Sequence[bytes]) -> tuple[list[int], list[int]]:
+        """Positions of every retained row of each data subject, subject by subject.
+
+        ``subjects`` are canonical id bytes (distinct). Returns the positions
+        and, for each, the index in ``subjects`` of the subject that owns it.
+        Nothing is modified.
+
+        Raises
+        ------
+        UnknownRowError
+            Naming (by its position in ``subjects``) the first id that owns
+            no retained row.
+        """
+        positions: list[int] = []
+        owners: list[int] = []
+        for i, subject in enumerate(subjects):
+            owned = self._by_subject.get(self.subject_digest(subject))
+            if not owned:
+                raise UnknownRowError(
+                    f"sample_id[{i}] owns no retained row (never learned with this id, or "
+                    "already forgotten); nothing was forgotten."
+                )
+            positions.extend(sorted(owned, key=lambda p: self._seq[p]))  # as learned
+            owners.extend([i] * len(owned))
+        return positions, owners
 
     def contains(self, X: np.ndarray) -> np.ndarray:
         """Per row of ``X``, whether a retained row has exactly its values."""
@@ -311,7 +374,9 @@ class RowStore:
             positions.append(same_label[0])
         return positions
 
-    def _explain_miss(self, i: int, label: Hashable, matching: list[int], free: list[int]) -> str:
+    def _explain_miss(
+        self, row: np.ndarray, i: int, label: Hashable, matching: list[int], free: list[int]
+    ) -> str:
         prefix = f"Row {i} of X (label {label_key(label)!r}) "
         if free:
             labels = sorted({repr(label_key(self._y[p])) for p in free})
@@ -320,7 +385,31 @@ class RowStore:
             reason = "is requested more often than it is retained"
         else:
             reason = "is not among the retained training rows"
+            if self.is_near(row):
+                reason += (
+                    ", but a retained row differs from it only slightly (rounding, another "
+                    "dtype, a CSV round trip or a transformer that does not reproduce its "
+                    "output bit for bit); rows are matched exactly"
+                )
+                hint = (
+                    "Forget by the data-subject id instead: forget(sample_id=...) for rows "
+                    "learned with fit(X, y, sample_id=...)."
+                )
+                return f"{prefix}{reason}; nothing was forgotten. {hint}"
         return prefix + reason + "; nothing was forgotten."
+
+    def is_near(self, row: np.ndarray, *, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+        """Whether a retained row equals ``row`` within ``numpy.isclose`` tolerances.
+
+        O(len(self) x n_features), in blocks: for explaining a failed lookup only.
+        """
+        target = np.asarray(row, dtype=np.float64).ravel()
+        for start in range(0, self._n, _HASH_CHUNK):
+            block = self._X[start : min(start + _HASH_CHUNK, self._n)]
+            block = block.reshape(len(block), -1).astype(np.float64)
+            if np.isclose(block, target, rtol=rtol, atol=atol).all(axis=1).any():
+                return True
+        return False
 
     # --------------------------------------------------------------- sampling
     def replay_sampler(self, exclude: Iterable[int] = ()) -> ReplaySampler:
@@ -370,19 +459,27 @@ class RowStore:
         hash_list = self._by_hash[d]
         k = hash_list.index(p)
         slot = int(self._class_slot[p])
-        saved = (p, self._X[p].copy(), self._y[p], self._seq[p], d, label, k, slot)
+        owner = self._subject[p]
+        owned = self._by_subject[owner] if owner is not None else []
+        k_owner = owned.index(p) if owner is not None else -1
+        saved = (
+            p, self._X[p].copy(), self._y[p], self._seq[p], d, label, k, slot, owner, k_owner
+        )  # fmt: skip
         del hash_list[k]  # an emptied list stays until settle(), so undo keeps dict order
+        if owner is not None:
+            del owned[k_owner]
         self._remove_from_class(label, p)
         if p != last:
             self._move(last, p)
         self._X[last] = 0
         self._digest[last] = None
+        self._subject[last] = None
         self._n = last
         return saved
 
     def _unerase_one(self, saved: tuple[Any, ...]) -> None:
         """Exactly undo one :meth:`_erase_one`, the last one done."""
-        p, row, label_value, seq, d, label, k, slot = saved
+        p, row, label_value, seq, d, label, k, slot, owner, k_owner = saved
         last = self._n
         if p != last:  # the row now at p came from last: move it back
             self._move(p, last)
@@ -391,6 +488,9 @@ class RowStore:
         self._seq[p] = seq
         self._digest[p] = d
         self._by_hash.setdefault(d, []).insert(k, p)
+        self._subject[p] = owner
+        if owner is not None:
+            self._by_subject.setdefault(owner, []).insert(k_owner, p)
         members = self._by_class[label]
         if slot < len(members):  # the class's tail had moved into p's slot
             tail = members[slot]
@@ -411,6 +511,11 @@ class RowStore:
         self._digest[target] = digest
         hashes = self._by_hash[digest]
         hashes[hashes.index(source)] = target
+        owner = self._subject[source]
+        self._subject[target] = owner
+        if owner is not None:
+            owned = self._by_subject[owner]
+            owned[owned.index(source)] = target
         slot = self._class_slot[source]
         self._by_class[label][slot] = target
         self._class_slot[target] = slot
@@ -445,9 +550,11 @@ class RowStore:
         """
         if journal.kind == "erase":
             for saved in journal.entries:
-                digest = saved[4]
+                digest, owner = saved[4], saved[8]
                 if not self._by_hash.get(digest, True):
                     del self._by_hash[digest]
+                if owner is not None and not self._by_subject.get(owner, True):
+                    del self._by_subject[owner]
         journal.entries = []
 
     # ---------------------------------------------------------------- pickling
@@ -461,7 +568,16 @@ class RowStore:
         state["_class_slot"] = self._class_slot[:n].copy()
         state["_seq"] = self._seq[:n].copy()
         state["_digest"] = self._digest[:n]
+        state["_subject"] = self._subject[:n]
+        state["_by_subject"] = {s: p for s, p in self._by_subject.items() if p}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "_subject" not in state:  # a store pickled before data-subject ids
+            self._subject_salt = secrets.token_bytes(16)
+            self._subject = [None] * len(self._digest)
+            self._by_subject = {}
 
 
 class ReplaySampler:

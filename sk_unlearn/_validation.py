@@ -176,3 +176,30 @@ def n_relabels_for(
             f"available with {len(classes)} classes."
         )
     return int(n_relabels)
+
+
+#: The longest ``ticket`` a ``forget`` call may carry into the ledger.
+MAX_TICKET = 200
+
+
+def check_ticket(ticket: Any) -> None:
+    """Raise unless ``ticket`` is None or a non-empty one-line string of at most 200 characters.
+
+    Examples
+    --------
+    >>> from sk_unlearn._validation import check_ticket
+    >>> check_ticket("DSR-42")
+    >>> check_ticket(42)
+    Traceback (most recent call last):
+    ...
+    TypeError: ticket must be a str or None; got int.
+    """
+    if ticket is None:
+        return
+    if not isinstance(ticket, str):
+        raise TypeError(f"ticket must be a str or None; got {type(ticket).__name__}.")
+    if not ticket.strip() or len(ticket) > MAX_TICKET or not ticket.isprintable():
+        raise ValueError(
+            f"ticket must be a non-empty, printable one-line string of at most {MAX_TICKET} "
+            f"characters; got one of {len(ticket)} characters."
+        )

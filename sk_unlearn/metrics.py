@@ -32,6 +32,7 @@ from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
 
 from . import _scores, _validation
 from ._forgetting_quality import (
@@ -320,6 +321,35 @@ def learned_attack_auc(
 
 
 # -------------------------------------------------------------------- scorer
+def _unlearnable_part(estimator: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """The unlearnable estimator to score, and how rows reach it.
+
+    An :class:`~sk_unlearn.UnlearnableClassifier` itself (rows as given), or
+    the final step of a ``Pipeline`` (rows through the fitted transformers).
+    """
+
+    def unlearnable(candidate: Any) -> bool:
+        return all(hasattr(candidate, name) for name in ("forget", "sample_retained"))
+
+    if unlearnable(estimator):
+        return estimator, lambda X: X
+    if isinstance(estimator, Pipeline) and unlearnable(estimator.steps[-1][1]):
+        if len(estimator) == 1:
+            return estimator.steps[-1][1], lambda X: X
+        return estimator.steps[-1][1], estimator[:-1].transform
+    raise TypeError(
+        "The unlearning scorer needs a fitted UnlearnableClassifier, or a Pipeline whose "
+        f"final step is one; got {type(estimator).__name__}"
+        + (
+            f" ending in {type(estimator.steps[-1][1]).__name__}"
+            if isinstance(estimator, Pipeline)
+            else ""
+        )
+        + ". (GridSearchCV turns this error into a nan score and a warning unless "
+        'error_score="raise".)'
+    )
+
+
 class _UnlearningScorer:
     """Callable ``(estimator, X, y) -> float``; see :func:`make_unlearning_scorer`."""
 
@@ -338,11 +368,8 @@ class _UnlearningScorer:
 
     def details(self, estimator: Any, X: ArrayLike, y: ArrayLike) -> dict[str, float]:
         """The score with its parts: accuracy, attack AUC, forgetting quality."""
-        if not all(hasattr(estimator, name) for name in ("forget", "sample_retained")):
-            raise TypeError(
-                "The unlearning scorer needs a fitted UnlearnableClassifier (an estimator "
-                f"with forget and sample_retained), got {type(estimator).__name__}."
-            )
+        estimator, transform = _unlearnable_part(estimator)
+        X = transform(X)
         n_retained = estimator.n_retained_
         n_forget = max(1, math.ceil(self.forget_fraction * n_retained))
         if n_forget >= n_retained:
@@ -372,7 +399,9 @@ def make_unlearning_scorer(
 ) -> Callable[[Any, ArrayLike, ArrayLike], float]:
     """A scorer for ``GridSearchCV`` that rates how well a candidate unlearns.
 
-    Given a fitted :class:`~sk_unlearn.UnlearnableClassifier` and validation
+    Given a fitted :class:`~sk_unlearn.UnlearnableClassifier` (or a fitted
+    ``Pipeline`` ending in one: the validation rows then go through its
+    transformers) and validation
     rows ``(X, y)``, the scorer works on a deep copy of the candidate (which
     it never modifies): it forgets ``forget_fraction`` of the candidate's own
     retained training rows, drawn at random, one request per row, and returns

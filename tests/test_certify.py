@@ -17,6 +17,23 @@ from sk_unlearn import Certificate, HeldOutReference, UnlearnableClassifier
 from sk_unlearn._backends import SGDAdapter
 
 
+def state_but_certificates(clf) -> bytes:
+    """The state, less the certificate log that every ``certify`` call appends to."""
+    copy = pickle.loads(pickle.dumps(clf))
+    copy._ledger.certificates = []
+    return state_bytes(copy)
+
+
+def logged(clf) -> list[tuple]:
+    """What the certificate log says of each certificate: measure, mean, verdict, model version."""
+    keys = ("measure", "mean", "within_threshold", "model_version")
+    return [tuple(record.certificate[k] for k in keys) for record in clf.certificate_log_]
+
+
+def summary(cert: Certificate) -> tuple:
+    return (cert.measure, cert.mean, cert.within_threshold, cert.model_version)
+
+
 def _sgd(**params):
     return UnlearnableClassifier(
         SGDClassifier(loss="log_loss", random_state=0), random_state=0, **params
@@ -172,10 +189,11 @@ def test_certificate_over_max_divergence_retrains_from_scratch(mislabeled):
 def test_certificate_within_max_divergence_changes_nothing(digits):
     X, y = digits.X_train, digits.y_train
     clf = _sgd(max_divergence=1.0).fit(X, y).forget(X[:10], y[:10])
-    before, proba = state_bytes(clf), clf.predict_proba(X)
+    before, proba = state_but_certificates(clf), clf.predict_proba(X)
     cert = clf.certify(X[:10])
     assert cert.within_threshold is True and cert.retrained is False
-    assert state_bytes(clf) == before  # model, random state, log: all unchanged
+    assert state_but_certificates(clf) == before  # model, random state, deletion log
+    assert logged(clf) == [summary(cert)]  # the one thing certify added
     assert np.array_equal(clf.predict_proba(X), proba)
 
 
@@ -192,11 +210,12 @@ def test_no_retraining_when_every_removal_is_already_served_exactly(digits):
     reference = HeldOutReference(digits.X_test, digits.y_test)
     clf = _sgd(max_divergence=0.0).fit(X[:300], y[:300])
     for ready in (clf, clf.forget(X[:50], y[:50]).retrain()):
-        before = state_bytes(ready)
+        before = state_but_certificates(ready)
         with pytest.warns(UserWarning, match="already served exactly"):
             cert = ready.certify(X[:100], y[:100], reference=reference)
         assert cert.within_threshold is False and cert.retrained is False
-        assert state_bytes(ready) == before
+        assert state_but_certificates(ready) == before
+        assert logged(ready)[-1] == summary(cert)
 
 
 def test_retraining_impossible_warns_and_keeps_the_model(digits):
@@ -204,11 +223,12 @@ def test_retraining_impossible_warns_and_keeps_the_model(digits):
     zeros = np.flatnonzero(y == 0)
     clf = _sgd(max_divergence=0.0).fit(X, y).forget(X[zeros], y[zeros])
     other = _sgd().fit(X, y)
-    before = state_bytes(clf)
+    before = state_but_certificates(clf)
     with pytest.warns(UserWarning, match="retraining is impossible"):
         cert = clf.certify(X[:20], reference=other)
     assert cert.within_threshold is False and cert.retrained is False
-    assert state_bytes(clf) == before
+    assert state_but_certificates(clf) == before
+    assert logged(clf) == [summary(cert)]
     with pytest.raises(ValueError, match="no retained rows of class"):
         clf.certify(X[:20])  # nor can the 'retrain' reference be built
 
@@ -250,11 +270,11 @@ def test_retrain_reference_is_cached_until_the_model_changes(digits, monkeypatch
 def test_cache_is_not_pickled_and_certify_leaves_the_state_alone(digits):
     X, y = digits.X_train, digits.y_train
     clf = _sgd().fit(X, y).forget(X[:5], y[:5])
-    before, rng_state = state_bytes(clf), clf._rng.bit_generator.state
+    before, rng_state = state_but_certificates(clf), clf._rng.bit_generator.state
     predictions = clf.predict_proba(X)
     clf.certify(X[:5])
     assert clf._reference_cache is not None
-    assert state_bytes(clf) == before
+    assert state_but_certificates(clf) == before
     assert clf._rng.bit_generator.state == rng_state
     assert np.array_equal(clf.predict_proba(X), predictions)
 

@@ -48,7 +48,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "script",
     ["quickstart.py", "deletion_stream.py", "pipeline_forget.py", "tune_unlearning.py"]
-    + ["grid_search_dask.py"],
+    + ["grid_search_dask.py", "erasure_report.py"],
 )
 def test_example_script_exits_0_with_its_conclusion_on_a_fresh_machine(script, fresh_machine):
     result = run_script(str(EXAMPLES / script))
@@ -166,3 +166,16 @@ def test_every_example_script_is_run_by_a_test_here():
     source = Path(__file__).read_text()
     missing = [p.name for p in EXAMPLES.glob("*.py") if f'"{p.name}"' not in source]
     assert missing == []
+
+
+def test_erasure_report_example_writes_a_report_of_every_request(capsys, fresh_machine):
+    results = runpy.run_path(str(EXAMPLES / "erasure_report.py"))["main"](fresh_machine)
+    report = results["report"]
+    assert report.totals["requests"] == results["n_rows"] == report.model["n_forgotten"]
+    assert report.totals["tickets"] == 12 and report.totals["subjects"] == 12
+    assert report.totals["retrains"] >= 1
+    assert report.totals["by_status_now"].get("exact", 0) >= 20
+    page = (fresh_machine / "erasure_report.md").read_text(encoding="utf-8")
+    assert page.count("| DSR-2026-") == 12 + results["n_rows"]
+    assert (fresh_machine / "erasure_report.json").stat().st_size > 0
+    assert report.certificates[0]["requests"] == [r["request"] for r in report.requests]

@@ -30,12 +30,25 @@ def test_verbose_shows_a_bar_over_requests_and_a_line_per_retraining(digits, cap
     clf.forget(digits.X_train[:5], digits.y_train[:5])
     out, err = capsys.readouterr()
     assert out == ""
-    assert "forget" in err and "5/5" in err
+    assert "forget" in err and "5 requests" in err
     assert err.count("training from scratch on") == 2  # announced, then done, for one retrain
     assert "done in" in err and clf.n_retrains_ == 1
 
     clf.retrain()
     assert "training from scratch on" in capsys.readouterr().err
+
+
+def test_a_stream_of_one_row_calls_draws_one_bar(digits, capsys):
+    clf = _fitted(digits, verbose=1)
+    capsys.readouterr()
+    for i in range(100):
+        clf.forget(digits.X_train[i : i + 1], digits.y_train[i : i + 1])
+    err = capsys.readouterr().err
+    assert err.count("forget: 0 requests") == 1  # every bar starts by drawing its 0
+    clf.fit(digits.X_train, digits.y_train)  # a new model: the bar is closed
+    assert capsys.readouterr().err.rstrip("\r").endswith("\n")
+    clf.forget(digits.X_train[:1], digits.y_train[:1])
+    assert capsys.readouterr().err.count("forget: 0 requests") == 1  # a new stream, a new bar
 
 
 def test_verbose_changes_nothing_but_the_output(digits):
