@@ -22,6 +22,7 @@ from ._ledger import (
 from ._pipeline import forget_through_pipeline
 from ._reference import OutOfFoldReference
 from ._report import ErasureReport
+from ._row_file import RowStoreMismatchError
 from ._safe_pickle import UnsafePickleError
 from ._sharded import ShardedClassifier
 from ._store import UnknownRowError
@@ -106,6 +107,7 @@ __all__ = [
     "ShardedClassifier",
     "EstimatorAdapter",
     "UnknownRowError",
+    "RowStoreMismatchError",
     "UnsafePickleError",
     "UnsupportedEstimatorError",
     "UnlearnableClassifier",

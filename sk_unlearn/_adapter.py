@@ -73,6 +73,11 @@ def takes_sample_weight(method: Any) -> bool:
     return "sample_weight" in parameters
 
 
+def weight_kwargs(sample_weight: np.ndarray | None) -> dict[str, np.ndarray]:
+    """``{"sample_weight": w}``, or nothing for None: estimators that take no weights still work."""
+    return {} if sample_weight is None else {"sample_weight": sample_weight}
+
+
 def in_order(scores: np.ndarray, own: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """The columns of ``scores`` (in the order ``own``) reordered to ``wanted``."""
     own = np.asarray(own)
@@ -145,6 +150,10 @@ class EstimatorAdapter(ABC):
     #: learned the rows (then ``method="auto"`` serves requests with it).
     removes_rows_exactly: ClassVar[bool] = False
 
+    #: Whether :meth:`remove_rows` also removes rows learned with sample
+    #: weights exactly (given their weights).
+    removes_weighted_rows_exactly: ClassVar[bool] = False
+
     #: Whether the adapter has ``certified_removal(X, y) -> bool`` and
     #: ``guarantee() -> dict``: removals with an (epsilon, delta) guarantee.
     removes_rows_certified: ClassVar[bool] = False
@@ -201,13 +210,29 @@ class EstimatorAdapter(ABC):
         return None
 
     # ------------------------------------------------------------ learning
-    def fit(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Train the estimator from scratch on ``(X, y)``."""
-        self.estimator.fit(X, y)
+    def weights_refused(self, training: str) -> str | None:
+        """Why the estimator cannot learn weighted rows through ``training``; None if it can.
 
-    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
-        """Learn the rows ``(X, y)`` incrementally."""
-        self.estimator.partial_fit(X, y, classes=classes)
+        ``training`` is ``"fit"`` or ``"partial_fit"``. The default: it can
+        where that method of the estimator has a ``sample_weight`` argument.
+        """
+        if takes_sample_weight(getattr(self.estimator, training)):
+            return None
+        return f"{type(self.estimator).__name__}.{training} takes no sample_weight"
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        """Train the estimator from scratch on ``(X, y)``, weighted by ``sample_weight``."""
+        self.estimator.fit(X, y, **weight_kwargs(sample_weight))
+
+    def partial_fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        """Learn the rows ``(X, y)`` incrementally, weighted by ``sample_weight``."""
+        self.estimator.partial_fit(X, y, classes=classes, **weight_kwargs(sample_weight))
 
     # ---------------------------------------------------------- predicting
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -283,8 +308,14 @@ class EstimatorAdapter(ABC):
             f"{type(self).__name__} takes no relabeling steps for {type(self.estimator).__name__}."
         )
 
-    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
-        """Remove the rows' contribution, leaving the model one that never learned them."""
+    def remove_rows(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:
+        """Remove the rows' contribution, leaving the model one that never learned them.
+
+        ``sample_weight``: the weights the rows were learned with (None: 1),
+        only passed where :attr:`removes_weighted_rows_exactly` is true.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} cannot remove rows exactly from "
             f"{type(self.estimator).__name__}."

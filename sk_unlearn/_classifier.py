@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import pickle
+import sqlite3
 import uuid
 from dataclasses import replace
 from numbers import Integral, Real
@@ -32,10 +33,15 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from . import _certify, _durability, _safe_pickle, _validation, _warnings
-from ._adapter import STEP, TRAINING, EstimatorAdapter
+from ._adapter import STEP, TRAINING, EstimatorAdapter, weight_kwargs
 from ._backends import adapter_for
 from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
@@ -70,7 +76,8 @@ from ._retraining import (
     retrain_record,
     retrain_threshold,
 )
-from ._store import RowStore, label_key
+from ._row_file import RowFile
+from ._store import RowStore, in_memory_copies, label_key
 from ._subjects import as_subject_ids, requested_subjects
 from ._transaction import Transaction
 from .metrics import class_probabilities
@@ -262,6 +269,22 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         the ledger. See :meth:`verify_ledger`, :meth:`recover` and
         docs/reliability.md.
 
+    rows_path : str, path-like or None, default=None
+        Where the retained rows' values persist. ``None`` keeps them in the
+        estimator, so every pickle or :meth:`save` file holds a copy. A path
+        names a SQLite database file (created if absent) to which ``fit``,
+        ``partial_fit`` and ``forget`` write them, with SQLite's
+        ``secure_delete`` on, so a forgotten row's bytes are overwritten in
+        the file; the pickle then holds no row values, and unpickling
+        (:meth:`load`) reads them back and checks each against the row
+        digest the model keeps, raising ``RowStoreMismatchError`` if the
+        file does not match (save after each change). The rows stay in
+        memory too while the model is loaded. Taken at ``fit`` and resolved
+        against the working directory then; a new ``fit`` deletes the
+        previous fit's rows from its file. Every fit writes its rows, so set
+        it on the model you deploy, not on one a grid search clones. See
+        docs/reliability.md.
+
     Attributes
     ----------
     estimator_ : classifier
@@ -368,6 +391,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "ledger_path": [None, str, os.PathLike],
+        "rows_path": [None, str, os.PathLike],
     }
 
     def __init__(
@@ -386,6 +410,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         verbose: int = 0,
         random_state: int | np.random.RandomState | None = None,
         ledger_path: str | os.PathLike[str] | None = None,
+        rows_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.estimator = estimator
         self.method = method
@@ -400,12 +425,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         self.ledger_path = ledger_path
+        self.rows_path = rows_path
 
     # ------------------------------------------------------------ learning
     @_fit_context(prefer_skip_nested_validation=False)
     @locked
     def fit(
-        self, X: ArrayLike, y: ArrayLike, *, sample_id: ArrayLike | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        *,
+        sample_id: ArrayLike | None = None,
     ) -> UnlearnableClassifier:
         """Train a clone of ``estimator`` on ``(X, y)`` and keep the rows.
 
@@ -415,6 +446,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Training rows (dense, finite).
         y : array-like of shape (n_samples,)
             Their labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row, passed to the estimator's
+            ``fit`` and kept with the rows: :meth:`retrain` and the
+            references :meth:`certify` trains use it, replayed rows carry it,
+            and a relabeled (or exactly removed) row is unlearned with it.
+            Refused with a ``TypeError`` where the estimator or the method
+            cannot honour it (skorch nets, ``GaussianNB``, the certified and
+            sharded methods, estimators whose ``fit`` takes none). With
+            metadata routing on, request it with
+            ``set_fit_request(sample_weight=True)``.
         sample_id : array-like of shape (n_samples,), default=None
             The data subject each row belongs to (a customer number, a
             user name: ``str``, ``int``, ``bytes``, UUIDs or tuples of them;
@@ -433,19 +474,24 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             estimator = clone(self.estimator)
             X_arr, y_arr = self._rows_and_labels(X, y, reset=True, estimator=estimator)
             subjects = _subjects_of(sample_id, X_arr.shape[0])
+            weights = _weights_of(sample_weight, X_arr)
             check_classification_targets(y_arr)
             classes = unique_labels(y_arr)
             adapter = self._adapter(estimator, classes)
-            self._method(adapter).check(adapter, classes)
+            method = self._method(adapter)
+            method.check(adapter, classes)
+            if weights is not None:
+                method.check_weights(adapter, "fit")
             adapter.check_settings()
             tx.stage("apply")
-            adapter.fit(X_arr, y_arr)
-            store = RowStore(X_arr.shape[1:], X_arr.dtype, classes.dtype)
-            store.add(X_arr, y_arr, subjects)
+            adapter.fit(X_arr, y_arr, **weight_kwargs(weights))
             ledger = Ledger(uuid.uuid4().hex)
-            tx.record_fit(ledger, len(store))
-            tx.stage("commit")
+            store = self._new_store(X_arr, classes, ledger)
+            tx.record_fit(ledger, X_arr.shape[0])
+            tx.commit_store(store, lambda: store.add(X_arr, y_arr, subjects, weights))
+            previous = getattr(self, "_store", None)
             self._install(estimator, classes, store, ledger)
+            tx.on_success(lambda: _release_rows(previous))
             tx.stage("version")
             self._bump_version()
         end_stream(self)  # a new model: its requests are a new stream
@@ -459,6 +505,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X: ArrayLike,
         y: ArrayLike,
         classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
         *,
         sample_id: ArrayLike | None = None,
     ) -> UnlearnableClassifier:
@@ -473,6 +520,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         classes : array-like of shape (n_classes,), default=None
             All labels, required on the first call (as in scikit-learn) and
             checked against ``classes_`` afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, as in :meth:`fit` (rows learned without one
+            weigh 1).
         sample_id : array-like of shape (n_samples,), default=None
             The data subject of each row, as in :meth:`fit`.
 
@@ -487,21 +537,30 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             estimator = clone(self.estimator) if first_call else self.estimator_
             X_arr, y_arr = self._rows_and_labels(X, y, reset=first_call, estimator=estimator)
             subjects = _subjects_of(sample_id, X_arr.shape[0])
+            weights = _weights_of(sample_weight, X_arr)
             check_classification_targets(y_arr)
             known = _validation.partial_fit_classes(classes, None if first_call else self.classes_)
             _validation.check_known_labels(y_arr, known)
             adapter = self._adapter(estimator, known)
+            method = self._method(adapter)
             if first_call:
-                self._method(adapter).check(adapter, known)
+                method.check(adapter, known)
                 adapter.check_settings()
-            else:
+            if weights is not None:
+                method.check_weights(adapter, "partial_fit")
+            if not first_call:
                 tx.snapshot(adapter, TRAINING)
             tx.stage("apply")
             train_dtype = X_arr.dtype if first_call else self._train_dtype
-            adapter.partial_fit(X_arr.astype(train_dtype, copy=False), y_arr, classes=known)
+            adapter.partial_fit(
+                X_arr.astype(train_dtype, copy=False),
+                y_arr,
+                classes=known,
+                **weight_kwargs(weights),
+            )
             if first_call:
-                store = RowStore(X_arr.shape[1:], X_arr.dtype, known.dtype)
                 ledger = Ledger(uuid.uuid4().hex)
+                store = self._new_store(X_arr, known, ledger)
                 tx.record_fit(ledger, 0)
             else:
                 store, ledger = self._store, self._ledger
@@ -509,7 +568,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tx.stage("commit")
             if first_call:
                 self._install(estimator, known, store, ledger)
-            tx.commit_store(store, lambda: store.add(X_arr, y_arr, subjects))
+            tx.commit_store(store, lambda: store.add(X_arr, y_arr, subjects, weights))
             self._n_trained_rows += X_arr.shape[0]
             tx.stage("version")
             self._bump_version()
@@ -630,6 +689,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             adapter = self._adapter()
             method = self._method(adapter)
             method.check(adapter, self.classes_)
+            if self._store.has_weights:  # the recipe may have changed since fit
+                method.check_weights(adapter, "fit")
             self._reseed_if_changed()
             if reference is not None:
                 self._built(reference)
@@ -1174,6 +1235,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # the rows and the ledger in place: serialise it here, under the lock.
         return {_LOCKED_STATE: pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> UnlearnableClassifier:
+        """A copy, as pickling makes it; with ``rows_path``, one whose rows are in memory only
+        (it never writes the row file: a rehearsal's scratch copy cannot erase real rows)."""
+        with in_memory_copies():
+            blob = pickle.dumps(self)
+        copied: UnlearnableClassifier = pickle.loads(blob)
+        return copied
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         if _LOCKED_STATE in state:
             state = _safe_pickle.nested_loads(state[_LOCKED_STATE])
@@ -1350,6 +1419,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """The unlearning method ``method`` names for this estimator, set up from the parameters."""
         return method_class(self.method, adapter).configure(self.get_params(deep=False))
 
+    def _new_store(self, X: np.ndarray, classes: np.ndarray, ledger: Ledger) -> RowStore:
+        """An empty row store for a new fit, writing to ``rows_path`` if one is set."""
+        rows_file = None
+        if self.rows_path is not None:
+            rows_file = RowFile(os.path.abspath(os.fspath(self.rows_path)), ledger.fit_id)
+        return RowStore(X.shape[1:], X.dtype, classes.dtype, rows_file=rows_file)
+
     def _install(
         self, estimator: Any, classes: np.ndarray, store: RowStore, ledger: Ledger
     ) -> None:
@@ -1406,11 +1482,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self._n_since_retrain += len(positions)
             return self._records(method, served, requests, positions, first=0, retrains=[])
         stops = self._stops(reference, X, y)
+        weights = self._store.weights_at(positions)
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
         n = len(positions)
         for i in progress(range(n), verbose=self.verbose, owner=self, desc="forget"):
-            fields = method.serve(adapter, X[i], y[i], None if stops is None else stops[i])
+            fields = method.serve(
+                adapter,
+                X[i],
+                y[i],
+                None if stops is None else stops[i],
+                weight=1.0 if weights is None else float(weights[i]),
+            )
             _check_finite(
                 adapter, f"request {i} of the call", X[i : i + 1] if method.takes_steps else None
             )
@@ -1511,11 +1594,12 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "be rows no model saw (a validation or test split)."
             )
         X, y = self._store.in_learning_order()
+        weights = self._store.weights_in_learning_order()
         n_models = reference.n_folds * reference.n_repeats
         with announce(
             f"building the out-of-fold reference ({n_models} trainings)", verbose=self.verbose
         ):
-            reference.build(key, self.estimator, self.classes_, X, y, self.estimator_)
+            reference.build(key, self.estimator, self.classes_, X, y, self.estimator_, weights)
 
     def _retrain_if_due(self, forgotten: list[int]) -> bool:
         """Retrain on the rows not yet ``forgotten`` once ``retrain_after`` is reached."""
@@ -1544,11 +1628,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return True
 
     def _fresh_fit(self, keep: np.ndarray | None = None) -> Any:
-        """A clone of ``estimator`` trained on the kept rows in learning order."""
+        """A clone of ``estimator`` trained on the kept rows (with their weights) in learning
+        order."""
         estimator = clone(self.estimator)
         X, y = self._store.in_learning_order(keep)
+        weights = self._store.weights_in_learning_order(keep)
         with announce(f"training from scratch on {len(y)} retained rows", verbose=self.verbose):
-            self._adapter(estimator).fit(X, y)
+            self._adapter(estimator).fit(X, y, **weight_kwargs(weights))
         return estimator
 
     def _install_retrained(self, estimator: Any, n_rows: int) -> None:
@@ -1619,6 +1705,27 @@ def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None)
             "step at too large an unlearning_rate does; the call was rolled back and nothing "
             "changed. Use a smaller unlearning_rate."
         )
+
+
+def _release_rows(store: RowStore | None) -> None:
+    """Delete a replaced fit's rows from its row file (a warning if the file cannot be written)."""
+    if store is None or store.rows_file is None:
+        return
+    try:
+        store.rows_file.drop()
+    except (OSError, sqlite3.Error) as error:
+        _warnings.warn(
+            f"The previous fit's retained rows could not be deleted from "
+            f"{store.rows_file.path!r} ({error}); delete them with a later fit or by hand."
+        )
+
+
+def _weights_of(sample_weight: Any, X: np.ndarray) -> np.ndarray | None:
+    """``sample_weight`` validated as scikit-learn validates it (finite, non-negative, one per
+    row, not all zero), as float64; None stays None."""
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 def _subjects_of(sample_id: Any, n_rows: int) -> list[bytes] | None:

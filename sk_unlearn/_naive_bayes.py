@@ -28,12 +28,18 @@ from typing import Any
 import numpy as np
 from sklearn import naive_bayes
 
+from ._adapter import weight_kwargs
 from ._sklearn_adapters import PartialFitAdapter
 
 
-def _one_hot(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Rows of ``y`` as float indicator rows over ``classes``."""
+def _one_hot(
+    y: np.ndarray, classes: np.ndarray, sample_weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows of ``y`` as float indicator rows over ``classes``, scaled by ``sample_weight``
+    (as the estimators' own ``fit`` weights them)."""
     Y: np.ndarray = (np.asarray(y)[:, np.newaxis] == classes[np.newaxis, :]).astype(np.float64)
+    if sample_weight is not None:
+        Y *= np.asarray(sample_weight, dtype=np.float64)[:, np.newaxis]
     return Y
 
 
@@ -53,11 +59,13 @@ class CountingNBAdapter(_NaiveBayesAdapter):
     """``MultinomialNB``, ``ComplementNB`` and ``BernoulliNB``: per-class feature counts.
 
     Removal runs the estimator's own counting with negated class indicators
-    (the rows binarised first for ``BernoulliNB``, as its ``partial_fit``
-    does), then recomputes the log probabilities and priors.
+    (scaled by the rows' sample weights, as ``fit`` scales them; the rows
+    binarised first for ``BernoulliNB``, as its ``partial_fit`` does), then
+    recomputes the log probabilities and priors.
     """
 
     name = "naive-bayes-counts"
+    removes_weighted_rows_exactly = True
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
@@ -66,12 +74,14 @@ class CountingNBAdapter(_NaiveBayesAdapter):
             (naive_bayes.MultinomialNB, naive_bayes.ComplementNB, naive_bayes.BernoulliNB),
         )
 
-    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+    def remove_rows(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:
         est = self.estimator
         counted = X
         if getattr(est, "binarize", None) is not None:
             counted = (X > est.binarize).astype(np.float64)
-        est._count(counted, -_one_hot(y, est.classes_))
+        est._count(counted, -_one_hot(y, est.classes_, sample_weight))
         # Sums of non-integer values can leave -1e-17 where a fresh fit has 0.
         np.maximum(est.feature_count_, 0.0, out=est.feature_count_)
         np.maximum(est.class_count_, 0.0, out=est.class_count_)
@@ -81,24 +91,34 @@ class CountingNBAdapter(_NaiveBayesAdapter):
 class CategoricalNBAdapter(_NaiveBayesAdapter):
     """``CategoricalNB``: per-class, per-feature category counts.
 
-    Removal subtracts the rows' category counts with the estimator's own
-    counting, then drops trailing categories no retained row has (down to
-    ``min_categories``), so the counts have the shape a fresh fit gives.
+    Removal subtracts the rows' (weighted) category counts with the
+    estimator's own counting, then drops trailing categories no retained row
+    has (down to ``min_categories``), so the counts have the shape a fresh
+    fit gives.
     """
 
     name = "naive-bayes-categorical"
+    removes_weighted_rows_exactly = True
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, naive_bayes.CategoricalNB)
 
-    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
-        super().partial_fit(X, y, classes)
+    def partial_fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        super().partial_fit(X, y, classes, **weight_kwargs(sample_weight))
         self._trim_categories()
 
-    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+    def remove_rows(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:
         est = self.estimator
-        est._count(np.asarray(X, dtype=np.int64), -_one_hot(y, est.classes_))
+        est._count(np.asarray(X, dtype=np.int64), -_one_hot(y, est.classes_, sample_weight))
         self._trim_categories()
         self._refresh()
 
@@ -125,6 +145,11 @@ class GaussianNBAdapter(_NaiveBayesAdapter):
     class left without rows gets the zero mean and variance of a class never
     seen. The variance smoothing ``epsilon_`` is then recomputed from the
     variance of all retained rows, as ``fit`` computes it.
+
+    Sample weights are refused: ``fit`` takes ``epsilon_`` from the
+    *unweighted* variance of the rows, which the weighted statistics the
+    model keeps do not determine, so weighted rows could not be removed
+    exactly.
     """
 
     name = "naive-bayes-gaussian"
@@ -133,17 +158,33 @@ class GaussianNBAdapter(_NaiveBayesAdapter):
     def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, naive_bayes.GaussianNB)
 
-    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
+    def weights_refused(self, training: str) -> str | None:
+        return (
+            "GaussianNB's variance smoothing comes from the unweighted variance of its rows, "
+            "which the weighted statistics it keeps do not determine: weighted rows could not "
+            "be removed exactly"
+        )
+
+    def partial_fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
         est = self.estimator
         if hasattr(est, "theta_"):
             # GaussianNB.partial_fit takes off the *new* batch's epsilon before
             # merging: hand it a variance that carries exactly that one.
             batch_epsilon = est.var_smoothing * float(np.var(X, axis=0).max())
             est.var_ += batch_epsilon - est.epsilon_
-        super().partial_fit(X, y, classes)
+        super().partial_fit(X, y, classes, **weight_kwargs(sample_weight))
         self._smooth(est.var_ - est.epsilon_)
 
-    def remove_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+    def remove_rows(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> None:
+        self._no_weights(sample_weight)  # refused at fit: see weights_refused
         est = self.estimator
         theta = est.theta_.copy()
         within = est.var_ - est.epsilon_

@@ -41,6 +41,7 @@ from numpy.typing import ArrayLike
 from scipy.stats import norm
 from sklearn.base import clone
 
+from ._adapter import weight_kwargs
 from ._backends import adapter_for
 from ._forgetting_quality import logit_scaled_confidence
 from ._store import row_digest
@@ -66,12 +67,20 @@ def every_label_confidences(estimator: Any, classes: np.ndarray, X: np.ndarray) 
     )
 
 
-def fit_clone(estimator: Any, classes: np.ndarray, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
-    """A clone of ``estimator`` fitted on ``(X, y)``, reseeded where it has a ``random_state``."""
+def fit_clone(
+    estimator: Any,
+    classes: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
+) -> Any:
+    """A clone of ``estimator`` fitted on ``(X, y)`` (weighted by ``sample_weight``),
+    reseeded where it has a ``random_state``."""
     model = clone(estimator)
     if "random_state" in model.get_params(deep=False):
         model.set_params(random_state=seed)
-    adapter_for(model, classes).fit(X, y)
+    adapter_for(model, classes).fit(X, y, **weight_kwargs(sample_weight))
     return model
 
 
@@ -256,12 +265,14 @@ class OutOfFoldReference:
         X: np.ndarray,
         y: np.ndarray,
         model: Any,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         """Train the out-models on ``(X, y)`` and calibrate against the fitted ``model``.
 
         ``estimator`` is the recipe (cloned, reseeded per out-model), ``model``
         the fitted estimator whose rows these are; ``key`` names that model's
         state, so that a later state is not certified with a stale reference.
+        ``sample_weight``: the rows' weights, as the model learned them.
         """
         start = time.perf_counter()
         self._built_for = None  # until the build has succeeded
@@ -271,9 +282,14 @@ class OutOfFoldReference:
         plan = [(r, k) for r in range(self.n_repeats) for k in range(self.n_folds)]
         seeds = rng.integers(0, np.iinfo(np.int32).max, size=len(plan))
         self._plan = plan
+
+        def weights(kept: np.ndarray) -> np.ndarray | None:
+            return None if sample_weight is None else sample_weight[kept]
+
         self._models = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_clone)(estimator, classes, X[folds[:, r] != k], y[folds[:, r] != k], s)
+            delayed(fit_clone)(estimator, classes, X[kept], y[kept], s, weights(kept))
             for (r, k), s in zip(plan, seeds)
+            for kept in [folds[:, r] != k]
         )
         self._classes = classes
         order = rng.permutation(len(self.X_calibration))

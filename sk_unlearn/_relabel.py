@@ -266,6 +266,7 @@ def relabel_batch(
     replay_X: np.ndarray,
     replay_y: np.ndarray,
     copy_weights: np.ndarray | None = None,
+    replay_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Stack the relabeled copies of ``x`` with the replayed rows.
 
@@ -278,21 +279,28 @@ def relabel_batch(
     replay_X, replay_y : ndarray of shape (n_replay, n_features) and (n_replay,)
         Retained rows of the forgotten row's class.
     copy_weights : ndarray of shape (n_copies,), default=None
-        Sample weights of the copies; the replayed rows weigh 1 each.
+        Sample weights of the copies (None: 1 each).
+    replay_weights : ndarray of shape (n_replay,), default=None
+        Sample weights of the replayed rows (None: 1 each).
 
     Returns
     -------
     X_batch : ndarray of shape (n_copies + n_replay, n_features)
     y_batch : ndarray of shape (n_copies + n_replay,)
     sample_weight : ndarray of shape (n_copies + n_replay,) or None
-        None when ``copy_weights`` is None (every row weighs 1).
+        None when both weights are None (every row weighs 1).
     """
     copies = np.broadcast_to(x, (wrong_labels.size, *x.shape))
     X_batch = np.concatenate([copies, replay_X.astype(x.dtype, copy=False)])
     y_batch = np.concatenate([wrong_labels, replay_y.astype(wrong_labels.dtype, copy=False)])
-    if copy_weights is None:
+    if copy_weights is None and replay_weights is None:
         return X_batch, y_batch, None
-    sample_weight = np.concatenate([copy_weights, np.ones(len(replay_X))])
+    sample_weight = np.concatenate(
+        [
+            np.ones(wrong_labels.size) if copy_weights is None else copy_weights,
+            np.ones(len(replay_X)) if replay_weights is None else replay_weights,
+        ]
+    )
     return X_batch, y_batch, sample_weight
 
 

@@ -228,12 +228,26 @@ class SkorchAdapter(EstimatorAdapter):
                 "rows of another shape, pass X in that shape (any per-row shape is kept as is)."
             ) from error
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> None:
+    def weights_refused(self, training: str) -> str | None:
+        return (
+            "skorch's NeuralNet hands extra fit arguments to the module's forward, not to the "
+            "loss; weight the rows in your criterion instead"
+        )
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        self._no_weights(sample_weight)
         with self._shape_errors(X):
             self.estimator.fit(self._rows(X), self._codes(y))
         self._check_outputs(X)
 
-    def partial_fit(self, X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> None:
+    def partial_fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        self._no_weights(sample_weight)
         # skorch itself ignores ``classes`` (subclasses may use it to size the module).
         indices = np.arange(len(classes))
         with self._shape_errors(X):

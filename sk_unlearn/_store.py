@@ -8,18 +8,38 @@ its slot, so no copy of it survives in the arrays this object holds or pickles.
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import hashlib
 import secrets
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._keys import row_bytes
+from ._row_file import RowFile, RowStoreMismatchError
 
 _HASH_CHUNK = 4096
+
+#: While set, a store with a row file pickles as an in-memory store (see in_memory_copies).
+_IN_MEMORY_COPY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sk_unlearn_in_memory_copy", default=False
+)
+
+
+@contextmanager
+def in_memory_copies() -> Iterator[None]:
+    """Within the block, stores pickle their rows and no row file: the copy made from such a
+    pickle is in memory only and never writes the file (a deep copy, a rehearsal)."""
+    token = _IN_MEMORY_COPY.set(True)
+    try:
+        yield
+    finally:
+        _IN_MEMORY_COPY.reset(token)
 
 
 def row_digest(row: np.ndarray) -> bytes:
@@ -54,6 +74,8 @@ class Journal:
 
     kind: str
     entries: list[Any]
+    #: Whether the change reached the row file (then undo writes the opposite change).
+    written: bool = False
 
 
 class UnknownRowError(ValueError):
@@ -83,9 +105,21 @@ class RowStore:
         Floating dtype the rows are kept in.
     label_dtype : numpy dtype
         Dtype of the labels (that of the classifier's ``classes_``).
+    rows_file : RowFile, default=None
+        A SQLite database the rows' values are also written to. Then the
+        store's pickle holds no row values; unpickling reads them back from
+        the file and checks them against the row digests (see
+        :mod:`sk_unlearn._row_file`). A deep copy is an in-memory store that
+        writes nothing to the file.
     """
 
-    def __init__(self, row_shape: int | tuple[int, ...], dtype: Any, label_dtype: Any) -> None:
+    def __init__(
+        self,
+        row_shape: int | tuple[int, ...],
+        dtype: Any,
+        label_dtype: Any,
+        rows_file: RowFile | None = None,
+    ) -> None:
         shape = (row_shape,) if isinstance(row_shape, (int, np.integer)) else tuple(row_shape)
         self._X = np.zeros((0, *shape), dtype=dtype)
         self._y = np.empty(0, dtype=label_dtype)
@@ -102,6 +136,10 @@ class RowStore:
         self._subject_salt = secrets.token_bytes(16)
         self._subject: list[bytes | None] = []
         self._by_subject: dict[bytes, list[int]] = {}
+        # Sample weights: one per slot (1 for rows learned without one).
+        self._w = np.zeros(0, dtype=np.float64)
+        self._weighted = False
+        self._file = rows_file
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -125,9 +163,25 @@ class RowStore:
         keep : ndarray of bool of shape (len(self),), default=None
             Only the rows where this is true.
         """
-        positions = np.arange(self._n) if keep is None else np.flatnonzero(keep)
-        positions = positions[np.argsort(self._seq[positions], kind="stable")]
+        positions = self._learning_order(keep)
         return self._X[positions], self._y[positions]
+
+    def weights_in_learning_order(self, keep: np.ndarray | None = None) -> np.ndarray | None:
+        """The sample weights of :meth:`in_learning_order`'s rows; None if no row has one."""
+        return self._w[self._learning_order(keep)] if self._weighted else None
+
+    def _learning_order(self, keep: np.ndarray | None) -> np.ndarray:
+        positions = np.arange(self._n) if keep is None else np.flatnonzero(keep)
+        return positions[np.argsort(self._seq[positions], kind="stable")]
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether some row was learned with a sample weight (then every row has one)."""
+        return self._weighted
+
+    def weights_at(self, positions: Sequence[int] | np.ndarray) -> np.ndarray | None:
+        """The sample weights of the rows at ``positions``; None if no row has one."""
+        return self._w[np.asarray(positions, dtype=np.intp)] if self._weighted else None
 
     def digest(self, position: int) -> bytes:
         """Content digest of the row at ``position``."""
@@ -153,7 +207,9 @@ class RowStore:
         slot[: self._n] = self._class_slot[: self._n]
         seq = np.zeros(new_capacity, dtype=np.int64)
         seq[: self._n] = self._seq[: self._n]
-        self._X, self._y, self._class_slot, self._seq = X, y, slot, seq
+        w = np.ones(new_capacity, dtype=np.float64)
+        w[: self._n] = self._w[: self._n]
+        self._X, self._y, self._class_slot, self._seq, self._w = X, y, slot, seq, w
         self._digest.extend([None] * (new_capacity - len(self._digest)))
         self._subject.extend([None] * (new_capacity - len(self._subject)))
 
@@ -166,11 +222,19 @@ class RowStore:
         """Whether some retained row was learned with a data-subject id."""
         return any(self._by_subject.values())
 
-    def add(self, X: np.ndarray, y: np.ndarray, subjects: Sequence[bytes] | None = None) -> Journal:
+    def add(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        subjects: Sequence[bytes] | None = None,
+        sample_weight: np.ndarray | None = None,
+    ) -> Journal:
         """Append rows ``X`` with labels ``y``; return the journal that :meth:`undo` takes.
 
         ``subjects`` (canonical id bytes, one per row) names the data subject
         each row belongs to; the store keeps only their salted digests.
+        ``sample_weight`` (one per row; None: each weighs 1) is kept with
+        the rows, for retraining and replay.
 
         Rows of a wider dtype than those kept so far (float64 after float32)
         widen the store, so every row is kept with the values it was given.
@@ -185,7 +249,7 @@ class RowStore:
             if subjects is None
             else [self.subject_digest(s) for s in subjects]
         )
-        arrays = (self._X, self._y, self._class_slot, self._seq)
+        arrays = (self._X, self._y, self._class_slot, self._seq, self._w, self._weighted)
         journal = Journal("add", [arrays, self._n, self._next_seq, []])
         try:
             wider = np.result_type(self._X.dtype, X.dtype)
@@ -195,6 +259,8 @@ class RowStore:
             self._reserve(start + n_new)
             self._X[start : start + n_new] = X
             self._y[start : start + n_new] = y
+            self._w[start : start + n_new] = 1.0 if sample_weight is None else sample_weight
+            self._weighted = self._weighted or sample_weight is not None
             self._seq[start : start + n_new] = np.arange(self._next_seq, self._next_seq + n_new)
             self._next_seq += n_new
             for offset, (d, label, owner) in enumerate(zip(digests, labels, owners)):
@@ -211,13 +277,19 @@ class RowStore:
                 members = self._by_class[label]
                 self._class_slot[position] = len(members)
                 members.append(position)
+            if self._file is not None:
+                self._file.insert(self._seq[start : start + n_new], X)
+                journal.written = True
         except BaseException:
             self.undo(journal)
             raise
         return journal
 
-    def _undo_add(self, entries: list[Any]) -> None:
+    def _undo_add(self, entries: list[Any], written: bool) -> None:
         arrays, n_before, next_seq_before, new_classes = entries
+        if written:
+            assert self._file is not None
+            self._file.delete(self._seq[n_before : self._n])
         for position in range(self._n - 1, n_before - 1, -1):
             d = self._digest[position]
             hash_list = self._by_hash.get(d) if d is not None else None
@@ -234,9 +306,11 @@ class RowStore:
             self._digest[position] = None
         if arrays[0] is self._X:
             self._X[n_before:] = 0
+        if arrays[4] is self._w:
+            self._w[n_before:] = 1.0
         # Arrays the add replaced (to grow or widen them) still hold the rows
         # before it, untouched: put them back.
-        self._X, self._y, self._class_slot, self._seq = arrays
+        self._X, self._y, self._class_slot, self._seq, self._w, self._weighted = arrays
         for label in new_classes:
             del self._by_class[label]
         self._n, self._next_seq = n_before, next_seq_before
@@ -448,6 +522,9 @@ class RowStore:
         try:
             for position in sorted(set(positions), reverse=True):
                 journal.entries.append(self._erase_one(position))
+            if self._file is not None:
+                self._file.delete([saved[3] for saved in journal.entries])
+                journal.written = True
         except BaseException:
             self.undo(journal)
             raise
@@ -463,7 +540,8 @@ class RowStore:
         owned = self._by_subject[owner] if owner is not None else []
         k_owner = owned.index(p) if owner is not None else -1
         saved = (
-            p, self._X[p].copy(), self._y[p], self._seq[p], d, label, k, slot, owner, k_owner
+            p, self._X[p].copy(), self._y[p], self._seq[p], d, label, k, slot, owner, k_owner,
+            self._w[p],
         )  # fmt: skip
         del hash_list[k]  # an emptied list stays until settle(), so undo keeps dict order
         if owner is not None:
@@ -472,6 +550,7 @@ class RowStore:
         if p != last:
             self._move(last, p)
         self._X[last] = 0
+        self._w[last] = 1.0
         self._digest[last] = None
         self._subject[last] = None
         self._n = last
@@ -479,12 +558,13 @@ class RowStore:
 
     def _unerase_one(self, saved: tuple[Any, ...]) -> None:
         """Exactly undo one :meth:`_erase_one`, the last one done."""
-        p, row, label_value, seq, d, label, k, slot, owner, k_owner = saved
+        p, row, label_value, seq, d, label, k, slot, owner, k_owner, weight = saved
         last = self._n
         if p != last:  # the row now at p came from last: move it back
             self._move(p, last)
         self._X[p] = row
         self._y[p] = label_value
+        self._w[p] = weight
         self._seq[p] = seq
         self._digest[p] = d
         self._by_hash.setdefault(d, []).insert(k, p)
@@ -507,6 +587,7 @@ class RowStore:
         digest, label = self.digest(source), label_key(self._y[source])
         self._X[target] = self._X[source]
         self._y[target] = self._y[source]
+        self._w[target] = self._w[source]
         self._seq[target] = self._seq[source]
         self._digest[target] = digest
         hashes = self._by_hash[digest]
@@ -535,11 +616,18 @@ class RowStore:
         Only the latest change may be undone (undo changes newest first).
         """
         if journal.kind == "add":
-            self._undo_add(journal.entries)
+            self._undo_add(journal.entries, journal.written)
         else:
+            if journal.written:
+                assert self._file is not None
+                self._file.insert(
+                    [saved[3] for saved in journal.entries],
+                    np.stack([saved[1] for saved in journal.entries]),
+                )
             for saved in reversed(journal.entries):
                 self._unerase_one(saved)
         journal.entries = []
+        journal.written = False
 
     def settle(self, journal: Journal) -> None:
         """Make the change of ``journal`` final: it can no longer be undone.
@@ -567,17 +655,66 @@ class RowStore:
         state["_y"] = self._y[:n].copy()
         state["_class_slot"] = self._class_slot[:n].copy()
         state["_seq"] = self._seq[:n].copy()
+        state["_w"] = self._w[:n].copy()
         state["_digest"] = self._digest[:n]
         state["_subject"] = self._subject[:n]
         state["_by_subject"] = {s: p for s, p in self._by_subject.items() if p}
+        if self._file is not None and _IN_MEMORY_COPY.get():
+            state["_file"] = None
+        elif self._file is not None:  # the values are in the file: none in the pickle
+            state["_X"] = None
+            state["_row_layout"] = (self._X.shape[1:], self._X.dtype.str)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        layout = state.pop("_row_layout", None)
         self.__dict__.update(state)
+        self.__dict__.setdefault("_file", None)
+        if layout is not None:
+            self._X = self._attach(tuple(layout[0]), np.dtype(layout[1]))
         if "_subject" not in state:  # a store pickled before data-subject ids
             self._subject_salt = secrets.token_bytes(16)
             self._subject = [None] * len(self._digest)
             self._by_subject = {}
+        if "_w" not in state:  # a store pickled before sample weights
+            self._w = np.ones(len(self._seq), dtype=np.float64)
+            self._weighted = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RowStore:
+        """An in-memory copy that writes nothing to the row file (a rehearsal's scratch copy)."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_file"}
+        copied = RowStore.__new__(RowStore)
+        copied.__dict__.update(copy.deepcopy(state, memo))
+        copied._file = None
+        return copied
+
+    def _attach(self, row_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """The retained rows read back from the row file, each checked against its digest."""
+        assert self._file is not None
+        found = self._file.read(row_shape, dtype)
+        X = np.zeros((self._n, *row_shape), dtype=dtype)
+        missing = changed = 0
+        for p in range(self._n):
+            row = found.pop(int(self._seq[p]), None)
+            if row is None:
+                missing += 1
+            elif row_digest(row) != self._digest[p]:
+                changed += 1
+            else:
+                X[p] = row
+        if missing or changed or found:
+            raise RowStoreMismatchError(
+                f"The row database {self._file.path!r} does not hold this model's rows as it was "
+                f"saved: {missing} retained row(s) missing, {changed} changed, {len(found)} it "
+                "does not retain. The database changes with every fit, partial_fit and forget; "
+                "load the model file saved after the last of them (save() after each change)."
+            )
+        return X
+
+    @property
+    def rows_file(self) -> RowFile | None:
+        """The SQLite file the rows are written to (None: in memory only)."""
+        return self._file
 
 
 class ReplaySampler:
@@ -627,7 +764,8 @@ class ReplaySampler:
 
     def draw(
         self, label: Hashable, n: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of up to ``n`` distinct retained rows of class ``label``, and their labels."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Copies of up to ``n`` distinct retained rows of class ``label``, their labels and
+        their sample weights (None where the store has none)."""
         positions = self.sample(label, n, rng)
-        return self._store.X[positions], self._store.y[positions]
+        return self._store.X[positions], self._store.y[positions], self._store.weights_at(positions)

@@ -175,6 +175,10 @@ class Transaction:
         self._undo.append(lambda: store.undo(journal))
         self._settle.append(lambda: store.settle(journal))
 
+    def on_success(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the whole change has succeeded (never if it fails)."""
+        self._settle.append(action)
+
     # ------------------------------------------------------------ rollback
     def roll_back(self) -> None:
         """Undo everything, newest first; then restore the attribute dictionary."""

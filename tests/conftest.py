@@ -56,6 +56,23 @@ def recorded_batches(monkeypatch):
     return batches
 
 
+#: scikit-learn's estimator checks that fit with ``sample_weight``.
+SAMPLE_WEIGHT_CHECKS = (
+    "check_sample_weights_pandas_series",
+    "check_sample_weights_not_an_array",
+    "check_sample_weights_list",
+    "check_sample_weights_shape",
+    "check_sample_weights_not_overwritten",
+    "check_classifiers_one_label_sample_weights",
+    "check_sample_weight_equivalence_on_dense_data",
+)
+
+
+def weights_refused(reason: str) -> dict[str, str]:
+    """Expected failures of a configuration that refuses ``sample_weight`` (a TypeError)."""
+    return {check: f"refuses sample_weight: {reason}" for check in SAMPLE_WEIGHT_CHECKS}
+
+
 def state_bytes(clf) -> bytes:
     """Everything the estimator keeps, as bytes: equal bytes, equal state."""
     return pickle.dumps(clf)

@@ -224,3 +224,18 @@ def test_bench_sharded_smoke(tmp_path: Path) -> None:
     assert len(rows) == 5 * 2 + 2  # five cases, S in {1, 5}, and R = 4 for the two SGD cases
     assert all(line.rstrip().endswith("| yes |") for line in rows)  # every request exact
     assert out.read_text(encoding="utf-8").startswith("# Sharded exact unlearning")
+
+
+def test_bench_row_store_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("bench_row_store")
+    out = tmp_path / "row_store.md"
+    argv = ["--data", "digits", "--requests", "4", "--repeats", "2", "--dir", str(tmp_path)]
+    bench.main([*argv, "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    assert "| forget, one row per call, sqlite |" in text
+    match = re.search(
+        r"Median ratio SQLite/memory per request: (\d+\.\d+)x; at fit: (\d+\.\d+)x", text
+    )
+    assert match and all(math.isfinite(float(v)) and float(v) > 0 for v in match.groups())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["row_store.md"]  # its files are gone

@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-from conftest import state_bytes  # noqa: E402
+from conftest import state_bytes, weights_refused  # noqa: E402
 from skorch import NeuralNetClassifier  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
 from torch import nn  # noqa: E402
@@ -401,6 +401,7 @@ class AutoSizedNet(NeuralNetClassifier):
 EXPECTED_FAILED_CHECKS: dict[str, str] = {
     "check_supervised_y_2d": "torch's weight initialisation is not seeded per fit",
     "check_fit_idempotent": "torch's weight initialisation is not seeded per fit",
+    **weights_refused("skorch hands fit arguments to the module, not to the loss"),
 }
 
 
@@ -524,3 +525,16 @@ def test_a_sharded_skorch_net_forgets_by_retraining_one_shard(digits, n_slices):
     held = clf.estimator_.shard_rows(record.shard)
     assert not any((row == X[0]).all() for row in held[0])
     assert clf.score(digits.X_test.astype(np.float32), digits.y_test) > 0.8
+
+
+def test_sample_weights_are_refused_with_the_reason(digits):
+    X, y = digits.X_train[:100].astype(np.float32), digits.y_train[:100]
+    clf = UnlearnableClassifier(make_net(max_epochs=1))
+    with pytest.raises(TypeError, match="skorch's NeuralNet hands extra fit arguments"):
+        clf.fit(X, y, sample_weight=np.ones(len(y)))
+    assert not hasattr(clf, "estimator_")
+    clf.fit(X, y)
+    before = state_bytes(clf)
+    with pytest.raises(TypeError, match="weight the rows in your criterion"):
+        clf.partial_fit(X[:5], y[:5], sample_weight=np.ones(5))
+    assert state_bytes(clf) == before

@@ -112,20 +112,38 @@ class UnlearningMethod(ABC):
                 f"method={self.name!r} cannot serve requests on {type(adapter.estimator).__name__}."
             )
 
+    def weights_refused(self, adapter: EstimatorAdapter) -> str | None:
+        """Why this method cannot serve rows learned with sample weights; None if it can."""
+        return f"method={self.name!r} takes no sample weights"
+
+    def check_weights(self, adapter: EstimatorAdapter, training: str) -> None:
+        """Raise ``TypeError`` unless rows weighted through ``training`` can be learned and
+        served (``training``: ``"fit"`` or ``"partial_fit"``, the estimator method used)."""
+        reason = adapter.weights_refused(training) or self.weights_refused(adapter)
+        if reason is not None:
+            raise TypeError(f"sample_weight cannot be used here: {reason}. Nothing was changed.")
+
     def start(self, adapter: EstimatorAdapter, call: Call) -> None:
         """Resolve what stays fixed for the whole call (rates, counts); keep the call."""
         self.call = call
 
     @abstractmethod
     def serve(
-        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+        self,
+        adapter: EstimatorAdapter,
+        x: np.ndarray,
+        label: Any,
+        stop: Stop | None = None,
+        weight: float = 1.0,
     ) -> dict[str, Any]:
         """Serve the request ``(x, label)``; return the ledger record's method fields.
 
         ``stop`` (calibrated stopping) bounds the steps of methods that take
-        steps; exact methods ignore it. A ``"retrain": True`` entry asks the
-        estimator to serve the request by retraining from scratch instead (the
-        method applied nothing).
+        steps; exact methods ignore it. ``weight`` is the sample weight the
+        row was learned with (1 unless the model was fitted with weights,
+        which only methods whose :meth:`weights_refused` is None accept). A
+        ``"retrain": True`` entry asks the estimator to serve the request by
+        retraining from scratch instead (the method applied nothing).
 
         The fields are those of :class:`~sk_unlearn.DeletionRecord` that
         describe how the request was served (``n_relabels``, ``n_replay``,

@@ -36,7 +36,12 @@ class CertifiedRemoval(UnlearningMethod):
             )
 
     def serve(
-        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+        self,
+        adapter: EstimatorAdapter,
+        x: np.ndarray,
+        label: Any,
+        stop: Stop | None = None,
+        weight: float = 1.0,
     ) -> dict[str, Any]:
         served = self.serve_batch(adapter, x[np.newaxis, :], np.asarray([label]))
         return served[0]

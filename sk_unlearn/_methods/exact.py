@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._adapter import EstimatorAdapter
+from .._adapter import EstimatorAdapter, weight_kwargs
 from ._base import EXACT, NO_RELABELING, Stop, UnlearningMethod
 
 
@@ -34,8 +34,19 @@ class ExactRemoval(UnlearningMethod):
                 f"{type(adapter.estimator).__name__} is not one. Use method='relabel'."
             )
 
+    def weights_refused(self, adapter: EstimatorAdapter) -> str | None:
+        if adapter.removes_weighted_rows_exactly:
+            return None
+        return f"{type(adapter.estimator).__name__} cannot remove weighted rows exactly"
+
     def serve(
-        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+        self,
+        adapter: EstimatorAdapter,
+        x: np.ndarray,
+        label: Any,
+        stop: Stop | None = None,
+        weight: float = 1.0,
     ) -> dict[str, Any]:
-        adapter.remove_rows(x[np.newaxis, :], np.asarray([label]))
+        weights = None if weight == 1.0 else np.asarray([weight])
+        adapter.remove_rows(x[np.newaxis, :], np.asarray([label]), **weight_kwargs(weights))
         return dict(NO_RELABELING)

@@ -116,8 +116,9 @@ class RandomRelabeling(UnlearningMethod):
             label, self.call.classes, self.copies, scores, self.call.rng, self.weighted
         )
 
-    def replay_rows(self, label: Any) -> tuple[np.ndarray, np.ndarray]:
-        """``n_replay`` retained rows of class ``label``, none of them forgotten in this call."""
+    def replay_rows(self, label: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``n_replay`` retained rows of class ``label``, none of them forgotten in this call,
+        with their sample weights (None: the model was fitted without)."""
         return self.call.sampler.draw(label, self.n_replay, self.call.rng)
 
     def build_batch(
@@ -125,10 +126,18 @@ class RandomRelabeling(UnlearningMethod):
         x: np.ndarray,
         labels: np.ndarray,
         weights: np.ndarray | None,
-        replay: tuple[np.ndarray, np.ndarray],
+        replay: tuple[np.ndarray, np.ndarray, np.ndarray | None],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The mini-batch: the relabeled copies, then the replayed rows."""
-        return relabel_batch(x, labels, replay[0], replay[1], weights)
+        return relabel_batch(x, labels, replay[0], replay[1], weights, replay[2])
+
+    def weights_refused(self, adapter: EstimatorAdapter) -> str | None:
+        if adapter.accepts_sample_weight:
+            return None
+        return (
+            f"a relabeling step on {type(adapter.estimator).__name__} takes no sample_weight, "
+            "so replayed rows could not carry theirs"
+        )
 
     def take_step(
         self,
@@ -152,7 +161,12 @@ class RandomRelabeling(UnlearningMethod):
         return float(logit_scaled_confidence(proba, column)[0])
 
     def serve(
-        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+        self,
+        adapter: EstimatorAdapter,
+        x: np.ndarray,
+        label: Any,
+        stop: Stop | None = None,
+        weight: float = 1.0,
     ) -> dict[str, Any]:
         x = x.astype(self.call.dtype, copy=False)
         n_replayed, n_taken = 0, 0
@@ -160,6 +174,8 @@ class RandomRelabeling(UnlearningMethod):
             if stop is not None and self.confidence(adapter, x, label) <= stop.target:
                 break  # already at the level of models that never saw the row
             labels, weights = self.copy_labels(adapter, x, label)
+            if weight != 1.0:  # a row learned with weight w is unlearned with w
+                weights = weight * (np.ones(len(labels)) if weights is None else weights)
             replay = self.replay_rows(label)
             n_replayed = len(replay[1])
             batch = self.build_batch(x, labels, weights, replay)

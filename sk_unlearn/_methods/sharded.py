@@ -37,7 +37,12 @@ class ShardedRetraining(UnlearningMethod):
             )
 
     def serve(
-        self, adapter: EstimatorAdapter, x: np.ndarray, label: Any, stop: Stop | None = None
+        self,
+        adapter: EstimatorAdapter,
+        x: np.ndarray,
+        label: Any,
+        stop: Stop | None = None,
+        weight: float = 1.0,
     ) -> dict[str, Any]:
         return self.serve_batch(adapter, x[np.newaxis], np.asarray([label]))[0]
 
