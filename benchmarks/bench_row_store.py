@@ -1,10 +1,11 @@
-"""What keeping the rows outside the model file costs: the SQLite row store against memory.
+"""What keeping the rows outside the model file costs: SQLite and mapped files against memory.
 
-Two wrappers of the same ``SGDClassifier`` (MNIST rows, or the digits with
+Three wrappers of the same ``SGDClassifier`` (MNIST rows, or the digits with
 ``--data digits``), one keeping its retained rows in memory (the default), one
-with ``rows_path`` (a SQLite database, ``secure_delete`` on), are fitted and
-then serve the same requests, one row per ``forget`` call, alternately so
-that machine load hits both alike; then ``save()`` and ``load()`` of each.
+with ``rows_path`` naming a SQLite database (``secure_delete`` on), one with
+``rows_path`` naming a directory of memory-mapped files, are fitted and then
+serve the same requests, one row per ``forget`` call, in rotating order so
+that machine load hits all alike; then ``save()`` and ``load()`` of each.
 ``--repeats`` runs the whole comparison that many times on fresh models; the
 table gives each repetition's median ratio and their spread.
 
@@ -71,14 +72,19 @@ def main(argv: list[str] | None = None) -> list[str]:
     X, y, described = _data(args.data, args.n_train)
     n = min(args.requests, len(X) - 50)
     workdir = Path(tempfile.mkdtemp(prefix="bench-row-store-", dir=args.dir or Path.cwd()))
-    names = ("memory", "sqlite")
+    names = ("memory", "sqlite", "memmap")
+    stores = names[1:]
     measures = ("fit", "forget", "save", "load")
     times: dict[tuple[str, str], list[float]] = {(m, k): [] for m in measures for k in names}
-    ratios: dict[str, list[float]] = {m: [] for m in measures}
+    ratios: dict[tuple[str, str], list[float]] = {(m, k): [] for m in measures for k in stores}
     sizes: dict[str, float] = {}
     try:
         for repeat in range(args.repeats):
-            paths = {"memory": None, "sqlite": workdir / f"rows-{repeat}.db"}
+            paths = {
+                "memory": None,
+                "sqlite": workdir / f"rows-{repeat}.db",
+                "memmap": f"{workdir / f'rows-{repeat}'}{os.sep}",  # a new directory
+            }
             models = {
                 k: UnlearnableClassifier(
                     SGDClassifier(loss="log_loss", random_state=0, max_iter=5, tol=None),
@@ -88,11 +94,11 @@ def main(argv: list[str] | None = None) -> list[str]:
                 for k in names
             }
             this: dict[tuple[str, str], list[float]] = {key: [] for key in times}
-            order = names if repeat % 2 else names[::-1]
+            order = names[repeat % 3 :] + names[: repeat % 3]
             for k in order:
                 this[("fit", k)].append(_timed(models[k].fit, X, y))
             for i in range(n):
-                for k in names if i % 2 else names[::-1]:
+                for k in names[i % 3 :] + names[: i % 3]:
                     this[("forget", k)].append(_timed(models[k].forget, X[i : i + 1], y[i : i + 1]))
             for k in order:
                 file = workdir / f"{k}-{repeat}.pkl"
@@ -100,32 +106,36 @@ def main(argv: list[str] | None = None) -> list[str]:
                 this[("load", k)].append(_timed(UnlearnableClassifier.load, file))
                 sizes[f"{k} model file"] = os.path.getsize(file) / 2**20
             sizes["sqlite database"] = os.path.getsize(paths["sqlite"]) / 2**20
-            np.testing.assert_array_equal(
-                models["memory"].estimator_.coef_, models["sqlite"].estimator_.coef_
-            )
+            mapped = Path(paths["memmap"]).iterdir()
+            sizes["memmap directory"] = sum(os.path.getsize(f) for f in mapped) / 2**20
+            for k in stores:
+                np.testing.assert_array_equal(
+                    models["memory"].estimator_.coef_, models[k].estimator_.coef_
+                )
             for key, values in this.items():
                 times[key] += values
             for m in measures:
-                ratios[m].append(
-                    float(np.median(this[(m, "sqlite")]) / np.median(this[(m, "memory")]))
-                )
+                for k in stores:
+                    ratios[(m, k)].append(
+                        float(np.median(this[(m, k)]) / np.median(this[(m, "memory")]))
+                    )
     finally:
         shutil.rmtree(workdir)
 
     lines = provenance(
-        "Cost of the SQLite row store (rows_path) against the in-memory store",
+        "Cost of the row stores outside the model file (rows_path) against the in-memory store",
         __file__,
         argv,
         seed=0,
         extra=[
             f"Data: {described}; SGDClassifier(loss='log_loss', max_iter=5, tol=None); "
-            f"{n} requests, one row per forget call, the two models alternating; "
+            f"{n} requests, one row per forget call, the three models in rotating order; "
             f"{args.repeats} repetitions on fresh models",
             f"Files in {workdir} (removed afterwards)",
         ],
     )
     labels = {"fit": "fit", "forget": "forget, one row per call", "save": "save()"}
-    labels["load"] = "load() (SQLite: reads and checks every row)"
+    labels["load"] = "load() (outside stores: read or map, and check every row)"
     lines += [
         "",
         "| Measurement | median (ms) | p10 (ms) | p90 (ms) | mean (ms) | samples |",
@@ -138,20 +148,23 @@ def main(argv: list[str] | None = None) -> list[str]:
                 f"| {labels[m]}, {k} | {s['median']:.3f} | {s['p10']:.3f} | {s['p90']:.3f} "
                 f"| {s['mean']:.3f} | {s['n']} |"
             )
-    lines += ["", "| Ratio SQLite / memory | per repetition | median | min-max |"]
-    lines += ["| --- | --- | ---: | --- |"]
+    lines += ["", "| Ratio store / memory | store | per repetition | median | min-max |"]
+    lines += ["| --- | --- | --- | ---: | --- |"]
     for m in measures:
-        r = ratios[m]
-        lines.append(
-            f"| {labels[m]} | {', '.join(f'{v:.2f}' for v in r)} | {np.median(r):.2f}x "
-            f"| {min(r):.2f}-{max(r):.2f} |"
-        )
+        for k in stores:
+            r = ratios[(m, k)]
+            lines.append(
+                f"| {labels[m]} | {k} | {', '.join(f'{v:.2f}' for v in r)} | "
+                f"{np.median(r):.2f}x | {min(r):.2f}-{max(r):.2f} |"
+            )
     lines += ["", "| File | MiB |", "| --- | ---: |"]
     lines += [f"| {name} | {mib:.2f} |" for name, mib in sizes.items()]
     lines += [
         "",
-        f"Median ratio SQLite/memory per request: {np.median(ratios['forget']):.2f}x; "
-        f"at fit: {np.median(ratios['fit']):.2f}x.",
+        f"Median ratio SQLite/memory per request: {np.median(ratios[('forget', 'sqlite')]):.2f}x; "
+        f"at fit: {np.median(ratios[('fit', 'sqlite')]):.2f}x.",
+        f"Median ratio memmap/memory per request: {np.median(ratios[('forget', 'memmap')]):.2f}x; "
+        f"at fit: {np.median(ratios[('fit', 'memmap')]):.2f}x.",
     ]
     write_report(lines, args.out)
     return lines

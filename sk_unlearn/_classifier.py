@@ -55,6 +55,7 @@ from ._ledger import (
     utc_now,
 )
 from ._locking import LOCK_ATTR, locked
+from ._mapped_rows import MappedRows
 from ._methods import (
     APPROXIMATE,
     CERTIFIED,
@@ -272,18 +273,20 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     rows_path : str, path-like or None, default=None
         Where the retained rows' values persist. ``None`` keeps them in the
         estimator, so every pickle or :meth:`save` file holds a copy. A path
-        names a SQLite database file (created if absent) to which ``fit``,
-        ``partial_fit`` and ``forget`` write them, with SQLite's
+        to a file names a SQLite database (created if absent) to which
+        ``fit``, ``partial_fit`` and ``forget`` write them, with SQLite's
         ``secure_delete`` on, so a forgotten row's bytes are overwritten in
-        the file; the pickle then holds no row values, and unpickling
-        (:meth:`load`) reads them back and checks each against the row
-        digest the model keeps, raising ``RowStoreMismatchError`` if the
-        file does not match (save after each change). The rows stay in
-        memory too while the model is loaded. Taken at ``fit`` and resolved
-        against the working directory then; a new ``fit`` deletes the
-        previous fit's rows from its file. Every fit writes its rows, so set
-        it on the model you deploy, not on one a grid search clones. See
-        docs/reliability.md.
+        the file (the rows stay in memory too). A path to a directory (one
+        that exists, or a path ending in ``/``) holds them in memory-mapped
+        files instead, not in the process's memory, changed in place and
+        flushed after every call. Either way the pickle holds no row values,
+        and unpickling (:meth:`load`) reads them back and checks each
+        against the row digest the model keeps, raising
+        ``RowStoreMismatchError`` if the files do not match (save after
+        each change). Taken at ``fit`` and resolved against the working
+        directory then; a new ``fit`` deletes the previous fit's rows. Every
+        fit writes its rows, so set it on the model you deploy, not on one a
+        grid search clones. See docs/reliability.md.
 
     Attributes
     ----------
@@ -482,6 +485,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             method.check(adapter, classes)
             if weights is not None:
                 method.check_weights(adapter, "fit")
+            self._check_rows_path(adapter)
             adapter.check_settings()
             tx.stage("apply")
             adapter.fit(X_arr, y_arr, **weight_kwargs(weights))
@@ -545,6 +549,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             method = self._method(adapter)
             if first_call:
                 method.check(adapter, known)
+                self._check_rows_path(adapter)
                 adapter.check_settings()
             if weights is not None:
                 method.check_weights(adapter, "partial_fit")
@@ -1419,11 +1424,24 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """The unlearning method ``method`` names for this estimator, set up from the parameters."""
         return method_class(self.method, adapter).configure(self.get_params(deep=False))
 
+    def _check_rows_path(self, adapter: EstimatorAdapter) -> None:
+        """Refuse ``rows_path`` where the model file would still hold the rows."""
+        if self.rows_path is not None and adapter.retrains_shards:
+            raise ValueError(
+                "rows_path cannot keep a ShardedClassifier's rows out of the model file: its "
+                "shards keep their own copy of their rows (to retrain). Use rows_path=None."
+            )
+
     def _new_store(self, X: np.ndarray, classes: np.ndarray, ledger: Ledger) -> RowStore:
         """An empty row store for a new fit, writing to ``rows_path`` if one is set."""
-        rows_file = None
-        if self.rows_path is not None:
-            rows_file = RowFile(os.path.abspath(os.fspath(self.rows_path)), ledger.fit_id)
+        if self.rows_path is None:
+            return RowStore(X.shape[1:], X.dtype, classes.dtype)
+        given = os.fspath(self.rows_path)
+        path = os.path.abspath(given)
+        if os.path.isdir(path) or given.endswith(("/", os.sep)):
+            mapped = MappedRows(path, ledger.fit_id)
+            return RowStore(X.shape[1:], X.dtype, classes.dtype, mapped=mapped)
+        rows_file = RowFile(path, ledger.fit_id)
         return RowStore(X.shape[1:], X.dtype, classes.dtype, rows_file=rows_file)
 
     def _install(

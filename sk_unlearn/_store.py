@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ._keys import row_bytes
+from ._mapped_rows import MappedRows
 from ._row_file import RowFile, RowStoreMismatchError
 
 _HASH_CHUNK = 4096
@@ -111,6 +112,10 @@ class RowStore:
         the file and checks them against the row digests (see
         :mod:`sk_unlearn._row_file`). A deep copy is an in-memory store that
         writes nothing to the file.
+    mapped : MappedRows, default=None
+        Instead: the rows array is a memory map of files there (see
+        :mod:`sk_unlearn._mapped_rows`), flushed after every change; the
+        pickle holds no row values either.
     """
 
     def __init__(
@@ -119,6 +124,7 @@ class RowStore:
         dtype: Any,
         label_dtype: Any,
         rows_file: RowFile | None = None,
+        mapped: MappedRows | None = None,
     ) -> None:
         shape = (row_shape,) if isinstance(row_shape, (int, np.integer)) else tuple(row_shape)
         self._X = np.zeros((0, *shape), dtype=dtype)
@@ -140,6 +146,7 @@ class RowStore:
         self._w = np.zeros(0, dtype=np.float64)
         self._weighted = False
         self._file = rows_file
+        self._mapped = mapped
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -199,7 +206,7 @@ class RowStore:
         if n_total <= capacity:
             return
         new_capacity = max(n_total, int(capacity * 1.5) + 16)
-        X = np.zeros((new_capacity, *self._X.shape[1:]), dtype=self._X.dtype)
+        X = self._new_rows((new_capacity, *self._X.shape[1:]), self._X.dtype)
         X[: self._n] = self._X[: self._n]
         y = np.empty(new_capacity, dtype=self._y.dtype)
         y[: self._n] = self._y[: self._n]
@@ -254,7 +261,9 @@ class RowStore:
         try:
             wider = np.result_type(self._X.dtype, X.dtype)
             if wider != self._X.dtype:
-                self._X = self._X.astype(wider)
+                widened = self._new_rows(self._X.shape, wider)
+                widened[...] = self._X
+                self._X = widened
             start, n_new = self._n, X.shape[0]
             self._reserve(start + n_new)
             self._X[start : start + n_new] = X
@@ -280,6 +289,7 @@ class RowStore:
             if self._file is not None:
                 self._file.insert(self._seq[start : start + n_new], X)
                 journal.written = True
+            self._flush()
         except BaseException:
             self.undo(journal)
             raise
@@ -525,6 +535,7 @@ class RowStore:
             if self._file is not None:
                 self._file.delete([saved[3] for saved in journal.entries])
                 journal.written = True
+            self._flush()
         except BaseException:
             self.undo(journal)
             raise
@@ -626,6 +637,10 @@ class RowStore:
                 )
             for saved in reversed(journal.entries):
                 self._unerase_one(saved)
+        self._flush()
+        if self._mapped is not None:  # an add may have moved to a new file: back to the old
+            self._mapped.adopt(self._X)
+            self._mapped.release_others()
         journal.entries = []
         journal.written = False
 
@@ -636,6 +651,8 @@ class RowStore:
         change left empty (kept until now so that an undo restores the index
         exactly, order included).
         """
+        if journal.kind == "add" and self._mapped is not None:
+            self._mapped.release_others()  # the files the store outgrew
         if journal.kind == "erase":
             for saved in journal.entries:
                 digest, owner = saved[4], saved[8]
@@ -659,19 +676,30 @@ class RowStore:
         state["_digest"] = self._digest[:n]
         state["_subject"] = self._subject[:n]
         state["_by_subject"] = {s: p for s, p in self._by_subject.items() if p}
-        if self._file is not None and _IN_MEMORY_COPY.get():
-            state["_file"] = None
+        if _IN_MEMORY_COPY.get():
+            state["_file"] = state["_mapped"] = None
+            state["_X"] = np.array(self._X[:n])  # in memory, not a map
         elif self._file is not None:  # the values are in the file: none in the pickle
             state["_X"] = None
             state["_row_layout"] = (self._X.shape[1:], self._X.dtype.str)
+        elif self._mapped is not None:
+            state["_X"] = None
+            state["_mapped_layout"] = (self._X.shape, self._X.dtype.str)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         layout = state.pop("_row_layout", None)
+        mapped_layout = state.pop("_mapped_layout", None)
         self.__dict__.update(state)
         self.__dict__.setdefault("_file", None)
+        self.__dict__.setdefault("_mapped", None)
         if layout is not None:
             self._X = self._attach(tuple(layout[0]), np.dtype(layout[1]))
+        if mapped_layout is not None:
+            assert self._mapped is not None
+            shape, dtype = tuple(mapped_layout[0]), np.dtype(mapped_layout[1])
+            self._X = self._mapped.open(self._mapped.current, shape, dtype)
+            self._check_rows(self._X, self._mapped.current or "")
         if "_subject" not in state:  # a store pickled before data-subject ids
             self._subject_salt = secrets.token_bytes(16)
             self._subject = [None] * len(self._digest)
@@ -681,12 +709,35 @@ class RowStore:
             self._weighted = False
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RowStore:
-        """An in-memory copy that writes nothing to the row file (a rehearsal's scratch copy)."""
-        state = {k: v for k, v in self.__dict__.items() if k != "_file"}
+        """An in-memory copy that writes nothing to a row file (a rehearsal's scratch copy)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_file", "_mapped", "_X")}
         copied = RowStore.__new__(RowStore)
         copied.__dict__.update(copy.deepcopy(state, memo))
-        copied._file = None
+        copied._X = np.array(self._X)
+        copied._file = copied._mapped = None
         return copied
+
+    def _new_rows(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """A zeroed rows array: in memory, or a new mapped file."""
+        if self._mapped is not None and shape[0] > 0:
+            return self._mapped.allocate(shape, dtype)
+        return np.zeros(shape, dtype=dtype)
+
+    def _flush(self) -> None:
+        """Write a mapped rows array's changes to its file."""
+        if isinstance(self._X, np.memmap):
+            self._X.flush()
+
+    def _check_rows(self, X: np.ndarray, where: str) -> None:
+        """Raise unless the first ``len(self)`` rows of ``X`` have the digests the model kept."""
+        changed = sum(row_digest(X[p]) != self._digest[p] for p in range(self._n))
+        if changed:
+            raise RowStoreMismatchError(
+                f"The row file {where!r} does not hold this model's rows as it was saved: "
+                f"{changed} of {self._n} differ. The file changes with every fit, partial_fit "
+                "and forget; load the model file saved after the last of them (save() after "
+                "each change)."
+            )
 
     def _attach(self, row_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """The retained rows read back from the row file, each checked against its digest."""
@@ -712,9 +763,10 @@ class RowStore:
         return X
 
     @property
-    def rows_file(self) -> RowFile | None:
-        """The SQLite file the rows are written to (None: in memory only)."""
-        return self._file
+    def rows_file(self) -> RowFile | MappedRows | None:
+        """Where the rows persist outside the model file: a SQLite file, mapped files, or
+        None (in memory only)."""
+        return self._file if self._file is not None else self._mapped
 
 
 class ReplaySampler:

@@ -233,9 +233,10 @@ def test_bench_row_store_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     bench.main([*argv, "--out", str(out)])
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
-    assert "| forget, one row per call, sqlite |" in text
-    match = re.search(
-        r"Median ratio SQLite/memory per request: (\d+\.\d+)x; at fit: (\d+\.\d+)x", text
-    )
-    assert match and all(math.isfinite(float(v)) and float(v) > 0 for v in match.groups())
+    for store in ("sqlite", "memmap"):
+        assert f"| forget, one row per call, {store} |" in text
+    for store in ("SQLite", "memmap"):
+        pattern = rf"Median ratio {store}/memory per request: (\d+\.\d+)x; at fit: (\d+\.\d+)x"
+        match = re.search(pattern, text)
+        assert match and all(math.isfinite(float(v)) and float(v) > 0 for v in match.groups())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["row_store.md"]  # its files are gone
