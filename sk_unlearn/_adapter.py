@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils import get_tags
 
 from . import _scores
 
@@ -140,6 +141,12 @@ class EstimatorAdapter(ABC):
     #: default, also right for adapters written before the argument existed)
     #: makes ``relabel="soft"`` draw its copies' labels instead of weighting them.
     accepts_sample_weight: bool = False
+
+    @property
+    def accepts_sparse(self) -> bool:
+        """Whether the estimator takes SciPy sparse rows (its ``input_tags.sparse``): then
+        the meta-estimator takes, keeps and passes them sparse."""
+        return bool(get_tags(self.estimator).input_tags.sparse)
 
     #: Whether the estimator takes rows of any shape (images as ``(N, C, H,
     #: W)``, say): then the meta-estimator keeps and passes them in that shape

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from .metrics import per_example_loss
@@ -261,9 +262,10 @@ class HeldOutReference:
     """
 
     def __init__(self, X: ArrayLike, y: ArrayLike) -> None:
-        X_arr = np.asarray(X)
+        X_arr = X.tocsr() if sp.issparse(X) else np.asarray(X)  # sparse rows stay sparse
         y_arr = np.asarray(y)
-        if X_arr.ndim != 2 or y_arr.ndim != 1 or len(X_arr) != len(y_arr) or len(y_arr) == 0:
+        n_rows = X_arr.shape[0] if X_arr.ndim == 2 else -1
+        if X_arr.ndim != 2 or y_arr.ndim != 1 or n_rows != len(y_arr) or len(y_arr) == 0:
             raise ValueError(
                 "HeldOutReference needs a non-empty 2-d X and a 1-d y of the same length; "
                 f"got shapes {X_arr.shape} and {y_arr.shape}."

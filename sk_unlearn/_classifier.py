@@ -21,6 +21,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import (
     BaseEstimator,
@@ -78,7 +79,7 @@ from ._retraining import (
     retrain_threshold,
 )
 from ._row_file import RowFile
-from ._store import RowStore, in_memory_copies, label_key
+from ._store import RowStore, dense_row, in_memory_copies, label_key
 from ._subjects import as_subject_ids, requested_subjects
 from ._transaction import Transaction
 from .metrics import class_probabilities
@@ -485,7 +486,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             method.check(adapter, classes)
             if weights is not None:
                 method.check_weights(adapter, "fit")
-            self._check_rows_path(adapter)
+            self._check_rows_path(adapter, X_arr)
             adapter.check_settings()
             tx.stage("apply")
             adapter.fit(X_arr, y_arr, **weight_kwargs(weights))
@@ -549,7 +550,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             method = self._method(adapter)
             if first_call:
                 method.check(adapter, known)
-                self._check_rows_path(adapter)
+                self._check_rows_path(adapter, X_arr)
                 adapter.check_settings()
             if weights is not None:
                 method.check_weights(adapter, "partial_fit")
@@ -702,7 +703,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             tx.stage("locate")
             if by_subject:
                 positions, owners = self._store.locate_subjects(subjects)
-                X_arr, y_arr = self._store.X[positions].copy(), self._store.y[positions].copy()
+                X_arr, y_arr = self._store.rows_at(positions), self._store.y[positions].copy()
             else:
                 positions, owners = self._store.locate(X_arr, y_arr), []
             hashes = _keyed_hashes(X_arr, y_arr)
@@ -878,7 +879,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self)
         self._validate_params()
         X_checked = self._validated_X(X)
-        y_arr = None if y is None else _validation.labels_for(y, len(X_checked), self.classes_)
+        y_arr = None if y is None else _validation.labels_for(y, X_checked.shape[0], self.classes_)
         kind = _certify.reference_kind(reference, y_arr)
         if kind == _certify.OUT_OF_FOLD:
             assert y_arr is not None
@@ -1220,7 +1221,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 exclude=positions,
             )
         index = np.asarray(positions, dtype=np.intp)
-        self.forget(self._store.X[index].copy(), self._store.y[index].copy())
+        self.forget(self._store.rows_at(index), self._store.y[index].copy())
 
     @locked
     def __getstate__(self) -> dict[str, Any]:
@@ -1285,6 +1286,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             y = _validation.as_array(y)
         target = estimator if estimator is not None else self.estimator_
         kwargs: dict[str, Any] = {"dtype": _validation.DTYPES, "reset": reset}
+        # Sparse rows where the estimator takes them (kept sparse, as CSR); refused otherwise.
+        kwargs["accept_sparse"] = "csr" if adapter_for(target).accepts_sparse else False
         if _validation.n_dims(X) > 2 and adapter_for(target).accepts_nd_rows:
             rows = check_array(X, allow_nd=True, dtype=_validation.DTYPES)
             if not reset:
@@ -1371,7 +1374,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = _takes_sparse(self.estimator)
         tags.input_tags.allow_nan = False
         tags.input_tags.positive_only = inner.input_tags.positive_only
         tags.non_deterministic = inner.non_deterministic
@@ -1424,18 +1427,24 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """The unlearning method ``method`` names for this estimator, set up from the parameters."""
         return method_class(self.method, adapter).configure(self.get_params(deep=False))
 
-    def _check_rows_path(self, adapter: EstimatorAdapter) -> None:
+    def _check_rows_path(self, adapter: EstimatorAdapter, X: Any) -> None:
         """Refuse ``rows_path`` where the model file would still hold the rows."""
+        if self.rows_path is not None and sp.issparse(X):
+            raise ValueError(
+                "rows_path keeps dense rows only for now; sparse rows are kept in the "
+                "estimator (in memory and in its model file). Use rows_path=None, or dense X."
+            )
         if self.rows_path is not None and adapter.retrains_shards:
             raise ValueError(
                 "rows_path cannot keep a ShardedClassifier's rows out of the model file: its "
                 "shards keep their own copy of their rows (to retrain). Use rows_path=None."
             )
 
-    def _new_store(self, X: np.ndarray, classes: np.ndarray, ledger: Ledger) -> RowStore:
-        """An empty row store for a new fit, writing to ``rows_path`` if one is set."""
+    def _new_store(self, X: Any, classes: np.ndarray, ledger: Ledger) -> RowStore:
+        """An empty row store for a new fit (sparse for sparse ``X``), writing to
+        ``rows_path`` if one is set."""
         if self.rows_path is None:
-            return RowStore(X.shape[1:], X.dtype, classes.dtype)
+            return RowStore(X.shape[1:], X.dtype, classes.dtype, sparse=sp.issparse(X))
         given = os.fspath(self.rows_path)
         path = os.path.abspath(given)
         if os.path.isdir(path) or given.endswith(("/", os.sep)):
@@ -1460,7 +1469,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._n_trained_rows = len(store)
         # SGD cannot mix float32 and float64 batches: feed the estimator the dtype
         # it was trained with, whatever dtype a later batch arrives in.
-        self._train_dtype = store.X.dtype
+        self._train_dtype = store.dtype
 
     def _bump_version(self) -> None:
         self.model_version_ = getattr(self, "model_version_", 0) + 1
@@ -1507,7 +1516,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         for i in progress(range(n), verbose=self.verbose, owner=self, desc="forget"):
             fields = method.serve(
                 adapter,
-                X[i],
+                dense_row(X, i),  # a sparse request is served one dense row at a time
                 y[i],
                 None if stops is None else stops[i],
                 weight=1.0 if weights is None else float(weights[i]),
@@ -1596,6 +1605,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _built(self, reference: OutOfFoldReference) -> None:
         """Build ``reference`` for this model's current training from scratch, unless it is."""
+        if self._store.sparse:
+            raise ValueError(
+                "OutOfFoldReference takes dense rows only for now; this model learned sparse "
+                "rows. Certify with reference='retrain' or a HeldOutReference."
+            )
         key = (self._ledger.fit_id, self.n_retrains_)
         if reference.is_built_for(key):
             return
@@ -1657,7 +1671,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _install_retrained(self, estimator: Any, n_rows: int) -> None:
         self.estimator_ = estimator
-        self._train_dtype = self._store.X.dtype
+        self._train_dtype = self._store.dtype
         self.n_retrains_ += 1
         self._n_since_retrain = 0
         self._n_trained_rows = n_rows
@@ -1723,6 +1737,14 @@ def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None)
             "step at too large an unlearning_rate does; the call was rolled back and nothing "
             "changed. Use a smaller unlearning_rate."
         )
+
+
+def _takes_sparse(estimator: Any) -> bool:
+    """Whether the wrapper takes sparse rows for ``estimator`` (False if no adapter drives it)."""
+    try:
+        return bool(adapter_for(estimator).accepts_sparse)
+    except (TypeError, ValueError):
+        return False
 
 
 def _release_rows(store: RowStore | None) -> None:

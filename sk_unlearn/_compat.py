@@ -20,6 +20,9 @@ Formats:
    SHA-256 the old version wrote, and their ledger lines stay unkeyed
    (``Ledger.keyed`` is false for such a model): see docs/reliability.md,
    "Migrating an unkeyed ledger".
+5. ``rows_path``: older states get ``None`` (their rows are in the pickle,
+   as they always were). The row store gains per-row sample weights and,
+   optionally, a row file or sparse rows; it reads older stores itself.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from ._keys import deployment_key, keyed_label_hash
 from ._ledger import DeletionRecord, Ledger
 
 #: The format this version writes.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 #: The key under which a pickled state names its format.
 FORMAT_KEY = "_sk_unlearn_format"
@@ -58,6 +61,8 @@ def upgrade(state: dict[str, Any]) -> dict[str, Any]:
         state.setdefault("row_shape_", (int(state["n_features_in_"]),))
     if version < 4 and "_ledger" in state:
         _key_the_labels(state["_ledger"])
+    if version < 5:
+        state.setdefault("rows_path", None)
     return state
 
 

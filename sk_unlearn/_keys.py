@@ -109,7 +109,13 @@ def _mac(key: bytes, purpose: bytes, data: bytes) -> str:
 
 
 def row_bytes(row: Any) -> bytes:
-    """A row's values as the digest sees them: float64, flattened, -0.0 as 0.0."""
+    """A row's values as the digest sees them: float64, flattened, -0.0 as 0.0.
+
+    A row of a sparse matrix is seen densified: the same row, dense or
+    sparse, has the same digest.
+    """
+    if hasattr(row, "toarray"):  # a SciPy sparse row
+        row = row.toarray()
     values = np.asarray(row, dtype=np.float64).ravel() + 0.0  # -0.0 + 0.0 == 0.0
     return np.ascontiguousarray(values).tobytes()
 

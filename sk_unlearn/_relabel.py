@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 
 def _wrong(label: Any, classes: np.ndarray, n_relabels: int) -> np.ndarray:
@@ -291,14 +292,17 @@ def relabel_batch(
         None when both weights are None (every row weighs 1).
     """
     copies = np.broadcast_to(x, (wrong_labels.size, *x.shape))
-    X_batch = np.concatenate([copies, replay_X.astype(x.dtype, copy=False)])
+    if sp.issparse(replay_X):  # sparse rows: a sparse batch, as the model was trained
+        X_batch = sp.vstack([sp.csr_matrix(copies), replay_X.astype(x.dtype)], format="csr")
+    else:
+        X_batch = np.concatenate([copies, replay_X.astype(x.dtype, copy=False)])
     y_batch = np.concatenate([wrong_labels, replay_y.astype(wrong_labels.dtype, copy=False)])
     if copy_weights is None and replay_weights is None:
         return X_batch, y_batch, None
     sample_weight = np.concatenate(
         [
             np.ones(wrong_labels.size) if copy_weights is None else copy_weights,
-            np.ones(len(replay_X)) if replay_weights is None else replay_weights,
+            np.ones(replay_X.shape[0]) if replay_weights is None else replay_weights,
         ]
     )
     return X_batch, y_batch, sample_weight

@@ -228,6 +228,10 @@ class SkorchAdapter(EstimatorAdapter):
                 "rows of another shape, pass X in that shape (any per-row shape is kept as is)."
             ) from error
 
+    @property
+    def accepts_sparse(self) -> bool:
+        return False
+
     def weights_refused(self, training: str) -> str | None:
         return (
             "skorch's NeuralNet hands extra fit arguments to the module's forward, not to the "

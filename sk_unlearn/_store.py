@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._keys import row_bytes
 from ._mapped_rows import MappedRows
 from ._row_file import RowFile, RowStoreMismatchError
+from ._sparse_rows import SparseRows
 
 _HASH_CHUNK = 4096
 
@@ -54,12 +56,29 @@ def row_digest(row: np.ndarray) -> bytes:
     return hashlib.sha256(row_bytes(row)).digest()
 
 
-def row_digests(X: np.ndarray) -> list[bytes]:
-    """:func:`row_digest` of every row of ``X``, hashed in blocks."""
+def _block_rows(sparse: bool, n_features: int) -> int:
+    """Rows per block when rows are handled in dense blocks: at most ~4M values if sparse."""
+    if not sparse:
+        return _HASH_CHUNK
+    return max(1, min(_HASH_CHUNK, (1 << 22) // max(1, n_features)))
+
+
+def dense_row(X: Any, i: int) -> np.ndarray:
+    """Row ``i`` of ``X`` as a dense array (one row of a sparse matrix densified)."""
+    return np.asarray(X[i].toarray()).ravel() if sp.issparse(X) else X[i]
+
+
+def row_digests(X: Any) -> list[bytes]:
+    """:func:`row_digest` of every row of ``X`` (dense, or sparse: the digest of the dense
+    row), hashed in blocks."""
     out: list[bytes] = []
-    for start in range(0, X.shape[0], _HASH_CHUNK):
+    step = _block_rows(sp.issparse(X), X.shape[1] if X.ndim == 2 else 1)
+    for start in range(0, X.shape[0], step):
+        block = X[start : start + step]
+        if sp.issparse(block):
+            block = block.toarray()
         # "+ 0.0" makes a fresh array: never write into the caller's X.
-        block = np.ascontiguousarray(X[start : start + _HASH_CHUNK], dtype=np.float64) + 0.0
+        block = np.ascontiguousarray(block, dtype=np.float64).reshape(len(block), -1) + 0.0
         out.extend(hashlib.sha256(r.tobytes()).digest() for r in block)
     return out
 
@@ -125,9 +144,12 @@ class RowStore:
         label_dtype: Any,
         rows_file: RowFile | None = None,
         mapped: MappedRows | None = None,
+        sparse: bool = False,
     ) -> None:
         shape = (row_shape,) if isinstance(row_shape, (int, np.integer)) else tuple(row_shape)
-        self._X = np.zeros((0, *shape), dtype=dtype)
+        if sparse and (len(shape) != 1 or rows_file is not None or mapped is not None):
+            raise ValueError("sparse rows are kept 1-d and in memory only")
+        self._X: Any = SparseRows(0, shape[0], dtype) if sparse else np.zeros((0, *shape), dtype)
         self._y = np.empty(0, dtype=label_dtype)
         self._digest: list[bytes | None] = []
         self._n = 0
@@ -153,16 +175,32 @@ class RowStore:
         return self._n
 
     @property
-    def X(self) -> np.ndarray:
-        """The retained rows, shape ``(len(self), *row_shape)`` (a view)."""
+    def X(self) -> Any:
+        """The retained rows, shape ``(len(self), *row_shape)`` (a view; sparse rows: a CSR
+        matrix built for the call, O(non-zeros))."""
         return self._X[: self._n]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype the rows are kept in."""
+        return np.dtype(self._X.dtype)
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the rows are kept sparse (they were learned as a sparse matrix)."""
+        return isinstance(self._X, SparseRows)
+
+    def rows_at(self, positions: Sequence[int] | np.ndarray) -> Any:
+        """Copies of the rows at ``positions`` (an array, or a CSR matrix for sparse rows)."""
+        rows = self._X[np.asarray(positions, dtype=np.intp)]
+        return rows if sp.issparse(rows) else rows.copy()
 
     @property
     def y(self) -> np.ndarray:
         """The labels of the retained rows (a view)."""
         return self._y[: self._n]
 
-    def in_learning_order(self, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def in_learning_order(self, keep: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
         """Retained rows and labels in the order they were learned.
 
         Parameters
@@ -206,8 +244,11 @@ class RowStore:
         if n_total <= capacity:
             return
         new_capacity = max(n_total, int(capacity * 1.5) + 16)
-        X = self._new_rows((new_capacity, *self._X.shape[1:]), self._X.dtype)
-        X[: self._n] = self._X[: self._n]
+        if self.sparse:
+            X = self._X.resized(new_capacity)
+        else:
+            X = self._new_rows((new_capacity, *self._X.shape[1:]), self._X.dtype)
+            X[: self._n] = self._X[: self._n]
         y = np.empty(new_capacity, dtype=self._y.dtype)
         y[: self._n] = self._y[: self._n]
         slot = np.zeros(new_capacity, dtype=np.intp)
@@ -231,7 +272,7 @@ class RowStore:
 
     def add(
         self,
-        X: np.ndarray,
+        X: Any,
         y: np.ndarray,
         subjects: Sequence[bytes] | None = None,
         sample_weight: np.ndarray | None = None,
@@ -249,6 +290,8 @@ class RowStore:
         fails once it has (an interrupt), the rows added so far are taken out
         again before the exception propagates.
         """
+        if sp.issparse(X) and not self.sparse:  # a sparse batch for a dense store
+            X = X.toarray()
         digests = row_digests(X)
         labels = [label_key(label) for label in y]
         owners: list[bytes | None] = (
@@ -261,9 +304,12 @@ class RowStore:
         try:
             wider = np.result_type(self._X.dtype, X.dtype)
             if wider != self._X.dtype:
-                widened = self._new_rows(self._X.shape, wider)
-                widened[...] = self._X
-                self._X = widened
+                if self.sparse:
+                    self._X = self._X.resized(len(self._X), wider)
+                else:
+                    widened = self._new_rows(self._X.shape, wider)
+                    widened[...] = self._X
+                    self._X = widened
             start, n_new = self._n, X.shape[0]
             self._reserve(start + n_new)
             self._X[start : start + n_new] = X
@@ -339,13 +385,13 @@ class RowStore:
         """
 
         def matching(i: int) -> list[int]:
-            row = X[i]
+            row = dense_row(X, i)
             candidates = self._by_hash.get(row_digest(row), [])
             # Compare values too: a digest match alone could be a collision.
             return [p for p in candidates if np.array_equal(self._X[p], row.astype(self._X.dtype))]
 
         def explain(i: int, label: Hashable, found: list[int], free: list[int]) -> str:
-            return self._explain_miss(X[i], i, label, found, free)
+            return self._explain_miss(dense_row(X, i), i, label, found, free)
 
         return self._claim(matching, y, explain)
 
@@ -377,8 +423,9 @@ class RowStore:
 
     def contains(self, X: np.ndarray) -> np.ndarray:
         """Per row of ``X``, whether a retained row has exactly its values."""
-        found = np.zeros(len(X), dtype=bool)
-        for i, row in enumerate(X):
+        found = np.zeros(X.shape[0], dtype=bool)
+        for i in range(X.shape[0]):
+            row = dense_row(X, i)
             candidates = self._by_hash.get(row_digest(row), [])
             found[i] = any(
                 np.array_equal(self._X[p], row.astype(self._X.dtype)) for p in candidates
@@ -488,8 +535,10 @@ class RowStore:
         O(len(self) x n_features), in blocks: for explaining a failed lookup only.
         """
         target = np.asarray(row, dtype=np.float64).ravel()
-        for start in range(0, self._n, _HASH_CHUNK):
-            block = self._X[start : min(start + _HASH_CHUNK, self._n)]
+        step = _block_rows(self.sparse, self._X.shape[1] if self._X.ndim == 2 else 1)
+        for start in range(0, self._n, step):
+            block = self._X[start : min(start + step, self._n)]
+            block = block.toarray() if sp.issparse(block) else block
             block = block.reshape(len(block), -1).astype(np.float64)
             if np.isclose(block, target, rtol=rtol, atol=atol).all(axis=1).any():
                 return True
@@ -551,7 +600,7 @@ class RowStore:
         owned = self._by_subject[owner] if owner is not None else []
         k_owner = owned.index(p) if owner is not None else -1
         saved = (
-            p, self._X[p].copy(), self._y[p], self._seq[p], d, label, k, slot, owner, k_owner,
+            p, self._row_copy(p), self._y[p], self._seq[p], d, label, k, slot, owner, k_owner,
             self._w[p],
         )  # fmt: skip
         del hash_list[k]  # an emptied list stays until settle(), so undo keeps dict order
@@ -573,7 +622,7 @@ class RowStore:
         last = self._n
         if p != last:  # the row now at p came from last: move it back
             self._move(p, last)
-        self._X[p] = row
+        self._put_row(p, row)
         self._y[p] = label_value
         self._w[p] = weight
         self._seq[p] = seq
@@ -596,7 +645,7 @@ class RowStore:
     def _move(self, source: int, target: int) -> None:
         """Move the row in slot ``source`` to the free slot ``target``, with its index entries."""
         digest, label = self.digest(source), label_key(self._y[source])
-        self._X[target] = self._X[source]
+        self._put_row(target, self._row_copy(source))
         self._y[target] = self._y[source]
         self._w[target] = self._w[source]
         self._seq[target] = self._seq[source]
@@ -611,6 +660,17 @@ class RowStore:
         slot = self._class_slot[source]
         self._by_class[label][slot] = target
         self._class_slot[target] = slot
+
+    def _row_copy(self, p: int) -> Any:
+        """The row in slot ``p`` as kept (a copy; for sparse rows, its indices and values)."""
+        return self._X.take(p) if self.sparse else self._X[p].copy()
+
+    def _put_row(self, p: int, row: Any) -> None:
+        """Put a :meth:`_row_copy` into slot ``p``, exactly as it was kept."""
+        if self.sparse:
+            self._X.put(p, row)
+        else:
+            self._X[p] = row
 
     def _remove_from_class(self, label: Hashable, p: int) -> None:
         members = self._by_class[label]
@@ -668,7 +728,7 @@ class RowStore:
         state = self.__dict__.copy()
         state["_by_hash"] = {d: p for d, p in self._by_hash.items() if p}
         n = self._n
-        state["_X"] = self._X[:n].copy()
+        state["_X"] = self._X.resized(n) if self.sparse else self._X[:n].copy()
         state["_y"] = self._y[:n].copy()
         state["_class_slot"] = self._class_slot[:n].copy()
         state["_seq"] = self._seq[:n].copy()
@@ -676,7 +736,7 @@ class RowStore:
         state["_digest"] = self._digest[:n]
         state["_subject"] = self._subject[:n]
         state["_by_subject"] = {s: p for s, p in self._by_subject.items() if p}
-        if _IN_MEMORY_COPY.get():
+        if _IN_MEMORY_COPY.get() and not self.sparse:
             state["_file"] = state["_mapped"] = None
             state["_X"] = np.array(self._X[:n])  # in memory, not a map
         elif self._file is not None:  # the values are in the file: none in the pickle
@@ -713,7 +773,7 @@ class RowStore:
         state = {k: v for k, v in self.__dict__.items() if k not in ("_file", "_mapped", "_X")}
         copied = RowStore.__new__(RowStore)
         copied.__dict__.update(copy.deepcopy(state, memo))
-        copied._X = np.array(self._X)
+        copied._X = self._X.resized(len(self._X)) if self.sparse else np.array(self._X)
         copied._file = copied._mapped = None
         return copied
 
@@ -820,4 +880,5 @@ class ReplaySampler:
         """Copies of up to ``n`` distinct retained rows of class ``label``, their labels and
         their sample weights (None where the store has none)."""
         positions = self.sample(label, n, rng)
-        return self._store.X[positions], self._store.y[positions], self._store.weights_at(positions)
+        store = self._store
+        return store.rows_at(positions), store.y[positions], store.weights_at(positions)

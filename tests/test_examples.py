@@ -48,7 +48,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "script",
     ["quickstart.py", "deletion_stream.py", "pipeline_forget.py", "tune_unlearning.py"]
-    + ["grid_search_dask.py", "erasure_report.py"],
+    + ["grid_search_dask.py", "erasure_report.py", "sparse_text.py"],
 )
 def test_example_script_exits_0_with_its_conclusion_on_a_fresh_machine(script, fresh_machine):
     result = run_script(str(EXAMPLES / script))
@@ -179,3 +179,11 @@ def test_erasure_report_example_writes_a_report_of_every_request(capsys, fresh_m
     assert page.count("| DSR-2026-") == 12 + results["n_rows"]
     assert (fresh_machine / "erasure_report.json").stat().st_size > 0
     assert report.certificates[0]["requests"] == [r["request"] for r in report.requests]
+
+
+def test_sparse_text_example_keeps_the_rows_sparse_and_forgets_by_author(capsys):
+    results = runpy.run_path(str(EXAMPLES / "sparse_text.py"))["main"]()
+    assert results["n_forgotten"] == 200  # the first 100 authors' two documents each
+    assert results["pickle_mib"] < results["dense_mib"] / 5
+    before, after = results["accuracy"]
+    assert before > 0.8 and after > 0.8

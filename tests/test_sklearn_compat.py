@@ -30,10 +30,10 @@ def _expected_failed_checks(estimator):
         return weights_refused("its variance smoothing needs the unweighted rows")
     if inner in (SGDClassifier, Perceptron):
         # scikit-learn marks the same check xfail for these estimators themselves.
+        reason = f"{inner.__name__}: sample_weight is not equivalent to repeating rows"
         return {
-            "check_sample_weight_equivalence_on_dense_data": (
-                f"{inner.__name__}: sample_weight is not equivalent to repeating rows"
-            )
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
         }
     return {}
 

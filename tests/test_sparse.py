@@ -1,0 +1,154 @@
+"""Sparse input end to end: CSR/CSC rows through fit, forget, retrain, certify and the store."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import state_bytes
+from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import SGDClassifier
+from sklearn.naive_bayes import GaussianNB, MultinomialNB
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+
+from sk_unlearn import (
+    HeldOutReference,
+    OutOfFoldReference,
+    UnknownRowError,
+    UnlearnableClassifier,
+)
+from sk_unlearn import forget_through_pipeline as forget_through
+
+
+def _sgd(**kwargs):
+    return UnlearnableClassifier(
+        SGDClassifier(loss="log_loss", random_state=0), random_state=0, **kwargs
+    )
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """600 short documents of three topics, each a mix of topic words and common words."""
+    rng = np.random.default_rng(0)
+    topics = [[f"t{k}w{i}" for i in range(300)] for k in range(3)]
+    common = [f"c{i}" for i in range(500)]
+    y = rng.integers(0, 3, size=600)
+    docs = [" ".join([*rng.choice(topics[k], size=12), *rng.choice(common, size=20)]) for k in y]
+    return docs, y
+
+
+@pytest.fixture(scope="module")
+def tfidf(corpus):
+    docs, y = corpus
+    X = TfidfVectorizer().fit_transform(docs)
+    return X.tocsr(), y
+
+
+def test_the_tfidf_recipe_trains_sparse_forgets_every_document_by_id_and_retrains(corpus):
+    docs, y = corpus
+    pipe = make_pipeline(TfidfVectorizer(), _sgd())
+    pipe.fit(docs, y, unlearnableclassifier__sample_id=range(len(docs)))
+    clf = pipe[-1]
+    assert clf._store.sparse  # kept sparse, never densified
+    assert pipe.score(docs, y) > 0.9
+    trial = pickle.loads(pickle.dumps(pipe))
+    forget_through(trial, sample_id=list(range(len(docs) - 1)))  # every document but one
+    assert trial[-1].n_retained_ == 1
+    forget_through(pipe, sample_id=list(range(100)))
+    pipe[-1].retrain()
+    X = TfidfVectorizer().fit_transform(docs)  # the rows the final step learned
+    fresh = SGDClassifier(loss="log_loss", random_state=0).fit(X[100:], y[100:])
+    np.testing.assert_array_equal(pipe[-1].estimator_.coef_, fresh.coef_)
+
+
+def test_the_store_holds_the_non_zeros_only(tfidf):
+    X, y = tfidf
+    clf = _sgd().fit(X, y)
+    assert clf._store._X.nnz == X.nnz
+    dense_bytes = X.shape[0] * X.shape[1] * 8
+    assert len(pickle.dumps(clf)) < dense_bytes / 10
+    clf.forget(X[:50], y[:50])
+    assert clf._store._X.nnz == X[50:].nnz
+
+
+def test_a_forgotten_document_is_gone_from_the_pickle(tfidf):
+    X, y = tfidf
+    clf = _sgd().fit(X, y)
+    blob = pickle.dumps(clf)
+    assert all(X[i].data.tobytes() in blob for i in range(5))
+    clf.forget(X[:5], y[:5])
+    blob = pickle.dumps(clf)
+    assert not any(X[i].data.tobytes() in blob for i in range(5))
+    assert all(X[i].data.tobytes() in blob for i in range(5, 10))
+
+
+def test_a_row_is_found_whether_asked_for_sparse_dense_or_csc(tfidf):
+    X, y = tfidf
+    clf = _sgd().fit(X, y)
+    clf.forget(X[:2], y[:2])
+    clf.forget(X[2:4].toarray(), y[2:4])
+    clf.forget(X[4:6].tocsc(), y[4:6])
+    assert clf.n_retained_ == X.shape[0] - 6
+    assert len({r.row_hash for r in clf.deletion_log_}) == 6
+    with pytest.raises(UnknownRowError):
+        clf.forget(X[:1], y[:1])
+    dense = _sgd().fit(X.toarray(), y)  # learned dense, asked for sparse
+    dense.forget(X[:3], y[:3])
+    assert [r.row_hash for r in dense.deletion_log_] == [r.row_hash for r in clf.deletion_log_[:3]]
+
+
+def test_replay_batches_stay_sparse(tfidf, recorded_batches):
+    X, y = tfidf
+    _sgd(n_replay=8).fit(X, y).forget(X[:3], y[:3])
+    assert recorded_batches and all(sp.issparse(batch[0]) for batch in recorded_batches)
+    assert all(batch[0].shape[1] == X.shape[1] for batch in recorded_batches)
+
+
+def test_partial_fit_certify_and_pickling_with_sparse_rows(tfidf):
+    X, y = tfidf
+    clf = _sgd().partial_fit(X[:300], y[:300], classes=np.arange(3))
+    clf.partial_fit(X[300:500], y[300:500]).forget(X[:10], y[:10])
+    cert = clf.certify(X[:10])
+    assert np.isfinite(cert.mean)
+    held_out = clf.certify(X[:10], y[:10], reference=HeldOutReference(X[500:], y[500:]))
+    assert np.isfinite(held_out.mean)
+    with pytest.raises(ValueError, match="OutOfFoldReference takes dense rows only"):
+        clf.certify(X[:10], y[:10], reference=OutOfFoldReference(X[500:].toarray()))
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+    restored.forget(X[10:20], y[10:20])
+    assert restored.n_retained_ == 480
+
+
+def test_exact_removal_from_multinomial_nb_on_sparse_rows(tfidf):
+    X, y = tfidf
+    clf = UnlearnableClassifier(MultinomialNB()).fit(X, y).forget(X[:40], y[:40])
+    fresh = MultinomialNB().fit(X[40:], y[40:])
+    assert clf.deletion_log_[0].guarantee == "exact"
+    np.testing.assert_allclose(clf.predict_proba(X), fresh.predict_proba(X), atol=1e-10)
+
+
+def test_an_mlp_forgets_sparse_rows(tfidf):
+    X, y = tfidf
+    mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
+    clf = UnlearnableClassifier(mlp, random_state=0).fit(X, y).forget(X[:5], y[:5])
+    assert clf.n_retained_ == X.shape[0] - 5
+    np.testing.assert_array_equal(
+        clf.retrain().estimator_.coefs_[0], clone(mlp).fit(X[5:], y[5:]).coefs_[0]
+    )
+
+
+def test_estimators_without_sparse_support_refuse_it_and_change_nothing(tfidf, tmp_path):
+    X, y = tfidf
+    gaussian = UnlearnableClassifier(GaussianNB()).fit(X.toarray(), y)
+    before = state_bytes(gaussian)
+    with pytest.raises(TypeError, match="dense data is required"):
+        gaussian.fit(X, y)
+    with pytest.raises(TypeError, match="dense data is required"):
+        gaussian.forget(X[:1], y[:1])
+    assert state_bytes(gaussian) == before
+    with pytest.raises(ValueError, match="rows_path keeps dense rows only"):
+        _sgd(rows_path=tmp_path / "rows.db").fit(X, y)
+    assert not (tmp_path / "rows.db").exists()
