@@ -261,7 +261,7 @@ class HeldOutReference:
         ('membership_advantage', 100, True)
     """
 
-    def __init__(self, X: ArrayLike, y: ArrayLike) -> None:
+    def __init__(self, X: Any, y: ArrayLike) -> None:
         X_arr = X.tocsr() if sp.issparse(X) else np.asarray(X)  # sparse rows stay sparse
         y_arr = np.asarray(y)
         n_rows = X_arr.shape[0] if X_arr.ndim == 2 else -1
