@@ -1605,11 +1605,6 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _built(self, reference: OutOfFoldReference) -> None:
         """Build ``reference`` for this model's current training from scratch, unless it is."""
-        if self._store.sparse:
-            raise ValueError(
-                "OutOfFoldReference takes dense rows only for now; this model learned sparse "
-                "rows. Certify with reference='retrain' or a HeldOutReference."
-            )
         key = (self._ledger.fit_id, self.n_retrains_)
         if reference.is_built_for(key):
             return

@@ -36,6 +36,7 @@ import time
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from numpy.typing import ArrayLike
 from scipy.stats import norm
@@ -44,7 +45,7 @@ from sklearn.base import clone
 from ._adapter import weight_kwargs
 from ._backends import adapter_for
 from ._forgetting_quality import logit_scaled_confidence
-from ._store import row_digest
+from ._store import row_digests
 
 #: Verdicts of a row in a calibrated certificate.
 FORGOTTEN, REMEMBERED, OVER_FORGOTTEN = "forgotten", "remembered", "over-forgotten"
@@ -63,8 +64,18 @@ def every_label_confidences(estimator: Any, classes: np.ndarray, X: np.ndarray) 
     """Logit-scaled confidences of every row with every label, flattened."""
     proba = adapter_for(estimator, classes).class_probabilities(X)
     return np.concatenate(
-        [logit_scaled_confidence(proba, np.full(len(X), j)) for j in range(len(classes))]
+        [logit_scaled_confidence(proba, np.full(X.shape[0], j)) for j in range(len(classes))]
     )
+
+
+def _rows_float64(X: Any) -> Any:
+    """Rows as float64: an array, or a CSR matrix for sparse rows."""
+    return X.tocsr().astype(np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+
+
+def _repeat_rows(X: Any, k: int) -> Any:
+    """Each row of ``X`` ``k`` times in a row (dense or sparse)."""
+    return X[np.repeat(np.arange(X.shape[0]), k)]
 
 
 def fit_clone(
@@ -200,13 +211,13 @@ class OutOfFoldReference:
         n_jobs: int | None = None,
         random_state: int | None = None,
     ) -> None:
-        X_cal = np.asarray(X_calibration, dtype=np.float64)
-        if X_cal.ndim < 2 or len(X_cal) < 20:
+        X_cal = _rows_float64(X_calibration)
+        if X_cal.ndim < 2 or X_cal.shape[0] < 20:
             raise ValueError(
                 "X_calibration must be an array of at least 20 rows (2-d, or rows of any shape "
                 f"for a backend that takes them); got shape {X_cal.shape}."
             )
-        if not np.isfinite(X_cal).all():
+        if not np.isfinite(X_cal.data if sp.issparse(X_cal) else X_cal).all():
             raise ValueError("X_calibration contains NaN or infinity.")
         if not (isinstance(n_folds, int) and n_folds >= 2):
             raise ValueError(f"n_folds must be an int >= 2, got {n_folds!r}.")
@@ -225,7 +236,8 @@ class OutOfFoldReference:
     def __repr__(self) -> str:
         built = "built" if self.is_built_for(self._built_for) and self._built_for else "not built"
         return (
-            f"OutOfFoldReference(n_calibration={len(self.X_calibration)}, n_folds={self.n_folds}, "
+            f"OutOfFoldReference(n_calibration={self.X_calibration.shape[0]}, "
+            f"n_folds={self.n_folds}, "
             f"n_repeats={self.n_repeats}, alpha={self.alpha}, {built})"
         )
 
@@ -250,7 +262,7 @@ class OutOfFoldReference:
     # --------------------------------------------------------------- build
     def folds_of(self, X: np.ndarray) -> np.ndarray:
         """The fold of every row in every repeat, shape (n_rows, n_repeats), from its content."""
-        digests = [row_digest(row) for row in np.asarray(X)]
+        digests = row_digests(X)  # dense or sparse: the digest of the dense row
         out = np.empty((len(digests), self.n_repeats), dtype=np.int64)
         for r, salt in enumerate(self._salts):
             for i, d in enumerate(digests):
@@ -292,7 +304,7 @@ class OutOfFoldReference:
             for kept in [folds[:, r] != k]
         )
         self._classes = classes
-        order = rng.permutation(len(self.X_calibration))
+        order = rng.permutation(self.X_calibration.shape[0])
         half = len(order) // 2
         self._scale_rows = self.X_calibration[order[:half]]
         self._check_rows = self.X_calibration[order[half:]]
@@ -300,7 +312,7 @@ class OutOfFoldReference:
             QuantileScale(every_label_confidences(m, classes, self._scale_rows))
             for m in self._models
         ]
-        sample = rng.permutation(len(X))[:_MAX_SIGMA_ROWS]
+        sample = rng.permutation(X.shape[0])[:_MAX_SIGMA_ROWS]
         self._sigma_edges, self._sigmas = self._pooled_spread(X[sample], y[sample], folds[sample])
         self.false_positive_rate_ = self._measured_false_positive_rate(model)
         self.build_seconds_ = time.perf_counter() - start
@@ -308,7 +320,7 @@ class OutOfFoldReference:
 
     def _out_scores(self, X: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
         """Scaled confidences of the rows under each out-model; NaN where the model saw the row."""
-        scores = np.full((len(self._models), len(X)), np.nan)
+        scores = np.full((len(self._models), X.shape[0]), np.nan)
         for i, ((r, k), model, scale) in enumerate(zip(self._plan, self._models, self._scales)):
             unseen = folds[:, r] == k
             if unseen.any():
@@ -325,8 +337,8 @@ class OutOfFoldReference:
         labels -- the scores of mislabeled rows -- as densely as right ones.
         """
         k = len(self._classes)
-        X_all = np.repeat(X, k, axis=0)
-        y_all = np.tile(self._classes, len(X))
+        X_all = _repeat_rows(X, k)
+        y_all = np.tile(self._classes, X.shape[0])
         scores = self._out_scores(X_all, y_all, np.repeat(folds, k, axis=0))
         mean = np.nanmean(scores, axis=0)
         variance = np.nanvar(scores, axis=0, ddof=1)
@@ -348,8 +360,8 @@ class OutOfFoldReference:
 
     def _measured_false_positive_rate(self, model: Any) -> float:
         """How often ``model`` is flagged on calibration rows it never saw, over every label."""
-        n, k = len(self._check_rows), len(self._classes)
-        X = np.repeat(self._check_rows, k, axis=0)
+        n, k = self._check_rows.shape[0], len(self._classes)
+        X = _repeat_rows(self._check_rows, k)
         y = np.tile(self._classes, n)
         verdicts, _, _ = self._test(model, X, y, unseen_by_all=True)
         return float(np.mean(verdicts != FORGOTTEN))
@@ -370,7 +382,7 @@ class OutOfFoldReference:
     def _test(
         self, model: Any, X: np.ndarray, y: np.ndarray, *, unseen_by_all: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        folds = np.zeros((len(X), self.n_repeats), dtype=np.int64)
+        folds = np.zeros((X.shape[0], self.n_repeats), dtype=np.int64)
         if unseen_by_all:
             scores = self._out_scores_all(X, y)
         else:
@@ -380,7 +392,7 @@ class OutOfFoldReference:
         mean = np.nanmean(scores, axis=0)
         q = self.scale_of(model)(confidences(model, self._classes, X, y))
         z = (q - mean) / (self._sigma_at(mean) * np.sqrt(1 + 1 / m))
-        verdicts = np.full(len(X), FORGOTTEN, dtype=object)
+        verdicts = np.full(X.shape[0], FORGOTTEN, dtype=object)
         verdicts[z < -self.z_critical] = OVER_FORGOTTEN
         label_kept = self._label_still_predicted(model, X, y, folds, unseen_by_all)
         verdicts[(z > self.z_critical) | label_kept] = REMEMBERED
@@ -399,10 +411,10 @@ class OutOfFoldReference:
     ) -> np.ndarray:
         """The model predicts the row's label where most models that never saw it do not."""
         predicted = adapter_for(model, self._classes).predict(X) == y
-        votes = np.zeros(len(X))
-        counts = np.zeros(len(X))
+        votes = np.zeros(X.shape[0])
+        counts = np.zeros(X.shape[0])
         for (r, k), out_model in zip(self._plan, self._models):
-            unseen = np.ones(len(X), dtype=bool) if unseen_by_all else folds[:, r] == k
+            unseen = np.ones(X.shape[0], dtype=bool) if unseen_by_all else folds[:, r] == k
             if unseen.any():
                 predicts = adapter_for(out_model, self._classes).predict(X[unseen])
                 votes[unseen] += predicts == y[unseen]

@@ -114,12 +114,30 @@ def test_partial_fit_certify_and_pickling_with_sparse_rows(tfidf):
     assert np.isfinite(cert.mean)
     held_out = clf.certify(X[:10], y[:10], reference=HeldOutReference(X[500:], y[500:]))
     assert np.isfinite(held_out.mean)
-    with pytest.raises(ValueError, match="OutOfFoldReference takes dense rows only"):
-        clf.certify(X[:10], y[:10], reference=OutOfFoldReference(X[500:].toarray()))
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
     restored.forget(X[10:20], y[10:20])
     assert restored.n_retained_ == 480
+
+
+def test_the_calibrated_certificate_and_calibrated_stopping_on_sparse_rows(tfidf):
+    X, y = tfidf
+    reference = OutOfFoldReference(X[500:], random_state=0)  # sparse calibration rows
+    clf = _sgd().fit(X[:500], y[:500])
+    before = clf.certify(X[:20], y[:20], reference=reference)
+    assert before.n_rows == 20 and before.n_remembered >= 10  # trained rows: remembered
+    clf.forget(X[:20], y[:20], reference=reference)  # calibrated stopping: at most n_steps
+    assert all(r.n_steps <= 1 for r in clf.deletion_log_)
+    after = clf.certify(X[:20], y[:20], reference=reference)
+    assert after.verdicts is not None and len(after.verdicts) == 20
+    dense = OutOfFoldReference(X[500:].toarray(), random_state=0)
+    as_dense = _sgd().fit(X[:500].toarray(), y[:500])
+    same = as_dense.certify(X[:20].toarray(), y[:20], reference=dense)
+    # The folds are drawn from the rows' digests, the same for both forms of a row.
+    np.testing.assert_array_equal(reference.folds_of(X[:50]), dense.folds_of(X[:50].toarray()))
+    # The same rows dense: the same verdicts but for the last bits of training (sparse and
+    # dense SGD round differently).
+    assert abs(same.n_remembered - before.n_remembered) <= 2
 
 
 def test_exact_removal_from_multinomial_nb_on_sparse_rows(tfidf):
