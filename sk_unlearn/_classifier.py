@@ -1286,9 +1286,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             y = _validation.as_array(y)
         target = estimator if estimator is not None else self.estimator_
         kwargs: dict[str, Any] = {"dtype": _validation.DTYPES, "reset": reset}
+        adapter = adapter_for(target)
         # Sparse rows where the estimator takes them (kept sparse, as CSR); refused otherwise.
-        kwargs["accept_sparse"] = "csr" if adapter_for(target).accepts_sparse else False
-        if _validation.n_dims(X) > 2 and adapter_for(target).accepts_nd_rows:
+        kwargs["accept_sparse"] = "csr" if adapter.accepts_sparse else False
+        if _validation.n_dims(X) > 2 and adapter.accepts_nd_rows:
             rows = check_array(X, allow_nd=True, dtype=_validation.DTYPES)
             if not reset:
                 _validation.check_row_shape(rows.shape[1:], self.row_shape_)

@@ -295,13 +295,17 @@ class OutOfFoldReference:
         seeds = rng.integers(0, np.iinfo(np.int32).max, size=len(plan))
         self._plan = plan
 
-        def weights(kept: np.ndarray) -> np.ndarray | None:
-            return None if sample_weight is None else sample_weight[kept]
-
+        kept = [folds[:, r] != k for r, k in plan]
         self._models = Parallel(n_jobs=self.n_jobs)(
-            delayed(fit_clone)(estimator, classes, X[kept], y[kept], s, weights(kept))
-            for (r, k), s in zip(plan, seeds)
-            for kept in [folds[:, r] != k]
+            delayed(fit_clone)(
+                estimator,
+                classes,
+                X[m],
+                y[m],
+                s,
+                None if sample_weight is None else sample_weight[m],
+            )
+            for m, s in zip(kept, seeds)
         )
         self._classes = classes
         order = rng.permutation(self.X_calibration.shape[0])

@@ -192,8 +192,7 @@ class RowStore:
 
     def rows_at(self, positions: Sequence[int] | np.ndarray) -> Any:
         """Copies of the rows at ``positions`` (an array, or a CSR matrix for sparse rows)."""
-        rows = self._X[np.asarray(positions, dtype=np.intp)]
-        return rows if sp.issparse(rows) else rows.copy()
+        return self._X[np.asarray(positions, dtype=np.intp)]  # fancy indexing: a copy
 
     @property
     def y(self) -> np.ndarray:
@@ -728,7 +727,6 @@ class RowStore:
         state = self.__dict__.copy()
         state["_by_hash"] = {d: p for d, p in self._by_hash.items() if p}
         n = self._n
-        state["_X"] = self._X.resized(n) if self.sparse else self._X[:n].copy()
         state["_y"] = self._y[:n].copy()
         state["_class_slot"] = self._class_slot[:n].copy()
         state["_seq"] = self._seq[:n].copy()
@@ -736,15 +734,16 @@ class RowStore:
         state["_digest"] = self._digest[:n]
         state["_subject"] = self._subject[:n]
         state["_by_subject"] = {s: p for s, p in self._by_subject.items() if p}
-        if _IN_MEMORY_COPY.get() and not self.sparse:
-            state["_file"] = state["_mapped"] = None
-            state["_X"] = np.array(self._X[:n])  # in memory, not a map
-        elif self._file is not None:  # the values are in the file: none in the pickle
+        in_memory_copy = _IN_MEMORY_COPY.get()
+        if self._file is not None and not in_memory_copy:  # the values are in the file
             state["_X"] = None
             state["_row_layout"] = (self._X.shape[1:], self._X.dtype.str)
-        elif self._mapped is not None:
+        elif self._mapped is not None and not in_memory_copy:
             state["_X"] = None
             state["_mapped_layout"] = (self._X.shape, self._X.dtype.str)
+        else:  # the values travel, in memory (a map's too), and no row file with them
+            state["_X"] = self._X.resized(n) if self.sparse else np.array(self._X[:n])
+            state["_file"] = state["_mapped"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -770,11 +769,10 @@ class RowStore:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RowStore:
         """An in-memory copy that writes nothing to a row file (a rehearsal's scratch copy)."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_file", "_mapped", "_X")}
+        with in_memory_copies():
+            state = self.__getstate__()
         copied = RowStore.__new__(RowStore)
-        copied.__dict__.update(copy.deepcopy(state, memo))
-        copied._X = self._X.resized(len(self._X)) if self.sparse else np.array(self._X)
-        copied._file = copied._mapped = None
+        copied.__setstate__(copy.deepcopy(state, memo))
         return copied
 
     def _new_rows(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
