@@ -20,6 +20,7 @@ from sk_unlearn import (
     UnlearnableClassifier,
 )
 from sk_unlearn import forget_through_pipeline as forget_through
+from sk_unlearn._transaction import STAGES, Transaction
 
 
 def _sgd(**kwargs):
@@ -170,3 +171,23 @@ def test_estimators_without_sparse_support_refuse_it_and_change_nothing(tfidf, t
     with pytest.raises(ValueError, match="rows_path keeps dense rows only"):
         _sgd(rows_path=tmp_path / "rows.db").fit(X, y)
     assert not (tmp_path / "rows.db").exists()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_failed_sparse_request_changes_nothing(tfidf, monkeypatch, stage):
+    X, y = tfidf
+    clf = _sgd(n_replay=4).fit(X, y, sample_id=range(X.shape[0]))
+    before = state_bytes(clf)
+    original = Transaction.stage
+
+    def failing(self, name):
+        if name == stage:
+            raise KeyboardInterrupt
+        original(self, name)
+
+    monkeypatch.setattr(Transaction, "stage", failing)
+    with pytest.raises(KeyboardInterrupt):
+        clf.forget(sample_id=[3, 4, 5])
+    assert state_bytes(clf) == before
+    monkeypatch.undo()
+    assert clf.forget(sample_id=[3, 4, 5]).n_retained_ == X.shape[0] - 3
