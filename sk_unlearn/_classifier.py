@@ -277,12 +277,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         to a file names a SQLite database (created if absent) to which
         ``fit``, ``partial_fit`` and ``forget`` write them, with SQLite's
         ``secure_delete`` on, so a forgotten row's bytes are overwritten in
-        the file (the rows stay in memory too). A path to a directory (one
-        that exists, or a path ending in ``/``) holds them in memory-mapped
-        files instead, not in the process's memory, changed in place and
-        flushed after every call. Either way the pickle holds no row values,
-        and unpickling (:meth:`load`) reads them back and checks each
-        against the row digest the model keeps, raising
+        the file (the rows stay in memory too; sparse rows as their
+        non-zeros). A path to a directory (one that exists, or a path ending
+        in ``/``) holds dense rows in memory-mapped files instead, not in the
+        process's memory, changed in place and flushed after every call.
+        Either way the pickle holds no row values, and unpickling
+        (:meth:`load`) reads them back and checks each against the row
+        digest the model keeps, raising
         ``RowStoreMismatchError`` if the files do not match (save after
         each change). Taken at ``fit`` and resolved against the working
         directory then; a new ``fit`` deletes the previous fit's rows. Every
@@ -456,10 +457,9 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             references :meth:`certify` trains use it, replayed rows carry it,
             and a relabeled (or exactly removed) row is unlearned with it.
             Refused with a ``TypeError`` where the estimator or the method
-            cannot honour it (skorch nets, ``GaussianNB``, the certified and
-            sharded methods, estimators whose ``fit`` takes none). With
-            metadata routing on, request it with
-            ``set_fit_request(sample_weight=True)``.
+            cannot honour it (skorch nets, the certified and sharded
+            methods, estimators whose ``fit`` takes none). With metadata
+            routing on, request it with ``set_fit_request(sample_weight=True)``.
         sample_id : array-like of shape (n_samples,), default=None
             The data subject each row belongs to (a customer number, a
             user name: ``str``, ``int``, ``bytes``, UUIDs or tuples of them;
@@ -1430,10 +1430,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _check_rows_path(self, adapter: EstimatorAdapter, X: Any) -> None:
         """Refuse ``rows_path`` where the model file would still hold the rows."""
-        if self.rows_path is not None and sp.issparse(X):
+        if self.rows_path is not None and sp.issparse(X) and self._rows_path_is_directory():
             raise ValueError(
-                "rows_path keeps dense rows only for now; sparse rows are kept in the "
-                "estimator (in memory and in its model file). Use rows_path=None, or dense X."
+                "rows_path names a directory of memory-mapped files, which hold dense rows "
+                "only; keep sparse rows in a SQLite file instead (rows_path='rows.db'), which "
+                "stores their non-zeros."
             )
         if self.rows_path is not None and adapter.retrains_shards:
             raise ValueError(
@@ -1446,13 +1447,20 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``rows_path`` if one is set."""
         if self.rows_path is None:
             return RowStore(X.shape[1:], X.dtype, classes.dtype, sparse=sp.issparse(X))
-        given = os.fspath(self.rows_path)
-        path = os.path.abspath(given)
-        if os.path.isdir(path) or given.endswith(("/", os.sep)):
+        path = os.path.abspath(os.fspath(self.rows_path))
+        if self._rows_path_is_directory():
             mapped = MappedRows(path, ledger.fit_id)
             return RowStore(X.shape[1:], X.dtype, classes.dtype, mapped=mapped)
         rows_file = RowFile(path, ledger.fit_id)
-        return RowStore(X.shape[1:], X.dtype, classes.dtype, rows_file=rows_file)
+        return RowStore(
+            X.shape[1:], X.dtype, classes.dtype, rows_file=rows_file, sparse=sp.issparse(X)
+        )
+
+    def _rows_path_is_directory(self) -> bool:
+        """Whether ``rows_path`` names a directory (memory-mapped files) rather than a database."""
+        assert self.rows_path is not None
+        given = os.fspath(self.rows_path)
+        return os.path.isdir(given) or given.endswith(("/", os.sep))
 
     def _install(
         self, estimator: Any, classes: np.ndarray, store: RowStore, ledger: Ledger

@@ -140,30 +140,31 @@ class CategoricalNBAdapter(_NaiveBayesAdapter):
 class GaussianNBAdapter(_NaiveBayesAdapter):
     """``GaussianNB``: per-class counts, means and variances.
 
-    Removal downdates each class's mean and variance with the inverse of the
-    parallel (Chan et al.) merge that ``GaussianNB.partial_fit`` uses; a
-    class left without rows gets the zero mean and variance of a class never
-    seen. The variance smoothing ``epsilon_`` is then recomputed from the
-    variance of all retained rows, as ``fit`` computes it.
+    Removal downdates each class's (weighted) mean and variance with the
+    inverse of the parallel (Chan et al.) merge that ``GaussianNB.partial_fit``
+    uses; a class left without weight gets the zero mean and variance of a
+    class never seen. The variance smoothing ``epsilon_`` is then recomputed
+    from the variance of all retained rows, as ``fit`` computes it.
 
-    Sample weights are refused: ``fit`` takes ``epsilon_`` from the
-    *unweighted* variance of the rows, which the weighted statistics the
-    model keeps do not determine, so weighted rows could not be removed
-    exactly.
+    ``fit`` takes ``epsilon_`` from the *unweighted* variance of the rows,
+    which weighted per-class statistics do not determine. So the adapter keeps
+    the unweighted count, mean and sum of squared deviations of the retained
+    rows beside the model (the estimator attribute ``_unweighted_moments``,
+    aggregates of the same kind as ``theta_`` and ``var_``, no row in it),
+    merged on ``partial_fit`` and downdated on removal like the class
+    statistics, and weighted rows are removed exactly too.
     """
 
     name = "naive-bayes-gaussian"
+    removes_weighted_rows_exactly = True
 
     @classmethod
     def supports(cls, estimator: Any) -> bool:
         return isinstance(estimator, naive_bayes.GaussianNB)
 
-    def weights_refused(self, training: str) -> str | None:
-        return (
-            "GaussianNB's variance smoothing comes from the unweighted variance of its rows, "
-            "which the weighted statistics it keeps do not determine: weighted rows could not "
-            "be removed exactly"
-        )
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        super().fit(X, y, sample_weight)
+        self.estimator._unweighted_moments = _moments_of(X)
 
     def partial_fit(
         self,
@@ -173,53 +174,108 @@ class GaussianNBAdapter(_NaiveBayesAdapter):
         sample_weight: np.ndarray | None = None,
     ) -> None:
         est = self.estimator
-        if hasattr(est, "theta_"):
-            # GaussianNB.partial_fit takes off the *new* batch's epsilon before
-            # merging: hand it a variance that carries exactly that one.
-            batch_epsilon = est.var_smoothing * float(np.var(X, axis=0).max())
-            est.var_ += batch_epsilon - est.epsilon_
+        if not hasattr(est, "theta_"):
+            super().partial_fit(X, y, classes, **weight_kwargs(sample_weight))
+            est._unweighted_moments = _moments_of(X)
+            return
+        moments = self._moments()
+        # GaussianNB.partial_fit takes off the *new* batch's epsilon before
+        # merging: hand it a variance that carries exactly that one.
+        batch_epsilon = est.var_smoothing * float(np.var(X, axis=0).max())
+        est.var_ += batch_epsilon - est.epsilon_
         super().partial_fit(X, y, classes, **weight_kwargs(sample_weight))
+        est._unweighted_moments = _merged(moments, _moments_of(X))
         self._smooth(est.var_ - est.epsilon_)
 
     def remove_rows(
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> None:
-        self._no_weights(sample_weight)  # refused at fit: see weights_refused
         est = self.estimator
+        moments = _downdated(self._moments(), _moments_of(X))
+        y = np.asarray(y)
+        weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
         theta = est.theta_.copy()
         within = est.var_ - est.epsilon_
         counts = est.class_count_.copy()
         for label in np.unique(y):
             i = int(np.searchsorted(est.classes_, label))
-            rows = X[np.asarray(y) == label]
-            n, m = counts[i], rows.shape[0]
-            left = n - m
-            if left <= 0:
+            mask = y == label
+            removed = _moments_of(X[mask], weights[mask])
+            if removed[0] == 0.0:
+                continue  # rows of weight zero never moved the class statistics
+            n, mean, ssd = _downdated((counts[i], theta[i], counts[i] * within[i]), removed)
+            if n == 0.0:
                 theta[i], within[i], counts[i] = 0.0, 0.0, 0.0
                 continue
-            mean_removed = rows.mean(axis=0)
-            ssd_removed = ((rows - mean_removed) ** 2).sum(axis=0)
-            mean_left = (n * theta[i] - m * mean_removed) / left
-            ssd_left = (
-                n * within[i] - ssd_removed - (left * m / n) * (mean_left - mean_removed) ** 2
-            )
-            theta[i] = mean_left
-            within[i] = np.maximum(ssd_left, 0.0) / left
-            counts[i] = left
+            theta[i], within[i], counts[i] = mean, ssd / n, n
         est.theta_, est.class_count_ = theta, counts
+        est._unweighted_moments = moments
         if est.priors is None:
             total = counts.sum()
             est.class_prior_ = counts / total if total > 0 else np.zeros_like(counts)
         self._smooth(within)
 
+    def _moments(self) -> _Moments:
+        """The retained rows' unweighted moments: kept, or derived from unweighted class statistics.
+
+        A model fitted before the moments were kept was fitted without
+        weights (they were refused then), so its class statistics are the
+        unweighted ones and determine the moments exactly.
+        """
+        est = self.estimator
+        kept: _Moments | None = getattr(est, "_unweighted_moments", None)
+        if kept is not None:
+            return kept
+        counts = est.class_count_.astype(np.float64)
+        total = float(counts.sum())
+        within = est.var_ - est.epsilon_
+        mean = (counts[:, np.newaxis] * est.theta_).sum(axis=0) / total
+        ssd = (counts[:, np.newaxis] * (within + (est.theta_ - mean) ** 2)).sum(axis=0)
+        return total, mean, ssd
+
     def _smooth(self, within: np.ndarray) -> None:
         """Set ``var_ = within + epsilon_`` with ``epsilon_`` from all retained rows."""
         est = self.estimator
-        counts = est.class_count_
-        total = counts.sum()
-        if total > 0:
-            weights = counts[:, np.newaxis] / total
-            mean = (weights * est.theta_).sum(axis=0)
-            variance = (weights * (within + (est.theta_ - mean) ** 2)).sum(axis=0)
-            est.epsilon_ = est.var_smoothing * float(variance.max())
+        n, _, ssd = self._moments()
+        if n > 0:
+            est.epsilon_ = est.var_smoothing * float((ssd / n).max())
         est.var_ = within + est.epsilon_
+
+
+#: (count, mean, sum of squared deviations) of a set of rows, per feature.
+_Moments = tuple[float, np.ndarray, np.ndarray]
+
+
+def _moments_of(X: np.ndarray, weights: np.ndarray | None = None) -> _Moments:
+    """The (weighted) count, mean and sum of squared deviations of the rows ``X``."""
+    X = np.asarray(X, dtype=np.float64)
+    if weights is None:
+        mean = X.mean(axis=0)
+        return float(X.shape[0]), mean, ((X - mean) ** 2).sum(axis=0)
+    n = float(weights.sum())
+    if np.isclose(n, 0.0):  # as GaussianNB treats a batch of no weight
+        return 0.0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    mean = np.average(X, axis=0, weights=weights)
+    return n, mean, (weights[:, np.newaxis] * (X - mean) ** 2).sum(axis=0)
+
+
+def _merged(a: _Moments, b: _Moments) -> _Moments:
+    """The moments of two sets of rows together (Chan et al.'s parallel merge)."""
+    (n_a, mean_a, ssd_a), (n_b, mean_b, ssd_b) = a, b
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    return n, mean_a + delta * (n_b / n), ssd_a + ssd_b + delta**2 * (n_a * n_b / n)
+
+
+def _downdated(whole: _Moments, part: _Moments) -> _Moments:
+    """The moments of ``whole`` without the rows ``part`` (the merge run backwards).
+
+    A remainder of (close to) no weight gets count, mean and deviations 0.
+    """
+    (n, mean, ssd), (m, mean_part, ssd_part) = whole, part
+    left = n - m
+    if left <= 0 or np.isclose(left, 0.0):
+        return 0.0, np.zeros_like(mean, dtype=np.float64), np.zeros_like(ssd, dtype=np.float64)
+    mean_left = (n * mean - m * mean_part) / left
+    ssd_left = ssd - ssd_part - (left * m / n) * (mean_left - mean_part) ** 2
+    return float(left), mean_left, np.maximum(ssd_left, 0.0)

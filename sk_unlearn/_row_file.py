@@ -17,14 +17,17 @@ anything after it fails.
 
 One table holds the rows of every model that uses the file, keyed by the
 model's fit id and the row's insertion sequence number (stable while the
-store moves rows between slots).
+store moves rows between slots). A dense row is its values' bytes; a sparse
+row (one learned from a SciPy sparse matrix) is its non-zeros only: the
+column indices (int32) followed by the values, with ``dtype`` marked
+``"sparse:<values dtype>"``.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from typing import Any
 
@@ -42,6 +45,11 @@ class RowStoreMismatchError(ValueError):
 
 
 RowStoreMismatchError.__module__ = "sk_unlearn"  # its public home
+
+_SPARSE = "sparse:"
+
+#: A sparse row as kept: its column indices and its values.
+SparseRow = tuple[np.ndarray, np.ndarray]
 
 
 class RowFile:
@@ -64,6 +72,9 @@ class RowFile:
     >>> rows.delete([0])
     >>> sorted(rows.read((2,), np.float64))
     [1]
+    >>> rows.insert_sparse([2], [(np.array([1]), np.array([5.0]))])
+    >>> rows.read_sparse(np.float64)[2]
+    (array([1], dtype=int32), array([5.]))
     """
 
     def __init__(self, path: str | os.PathLike[str], model: str) -> None:
@@ -91,6 +102,23 @@ class RowFile:
                 ),
             )
 
+    def insert_sparse(self, seqs: Sequence[int] | np.ndarray, rows: Iterable[SparseRow]) -> None:
+        """Write sparse rows (column indices and values) under their sequence numbers."""
+        with self._connection() as connection:
+            connection.executemany(
+                "INSERT INTO retained_rows (model, seq, dtype, x) VALUES (?, ?, ?, ?)",
+                (
+                    (
+                        self.model,
+                        int(seq),
+                        _SPARSE + values.dtype.str,
+                        np.asarray(indices, dtype=np.int32).tobytes()
+                        + np.ascontiguousarray(values).tobytes(),
+                    )
+                    for seq, (indices, values) in zip(seqs, rows)
+                ),
+            )
+
     def delete(self, seqs: Sequence[int] | np.ndarray) -> None:
         """Delete the rows with these sequence numbers, in one transaction."""
         with self._connection() as connection:
@@ -112,6 +140,33 @@ class RowFile:
         RowStoreMismatchError
             If the file does not exist.
         """
+        return {
+            seq: np.frombuffer(blob, dtype=np.dtype(kind)).astype(dtype).reshape(row_shape)
+            for seq, kind, blob in self._rows()
+            if not kind.startswith(_SPARSE)
+        }
+
+    def read_sparse(self, dtype: Any) -> dict[int, SparseRow]:
+        """Every sparse row of the model, by sequence number: indices and values in ``dtype``.
+
+        Raises
+        ------
+        RowStoreMismatchError
+            If the file does not exist.
+        """
+        found = {}
+        for seq, kind, blob in self._rows():
+            if not kind.startswith(_SPARSE):
+                continue
+            values_dtype = np.dtype(kind[len(_SPARSE) :])
+            nnz = len(blob) // (4 + values_dtype.itemsize)
+            indices = np.frombuffer(blob, dtype=np.int32, count=nnz).copy()
+            values = np.frombuffer(blob, dtype=values_dtype, offset=4 * nnz).astype(dtype)
+            found[seq] = (indices, values)
+        return found
+
+    def _rows(self) -> list[tuple[int, str, bytes]]:
+        """Sequence number, dtype mark and bytes of every row of the model."""
         if not os.path.exists(self.path):
             raise RowStoreMismatchError(
                 f"The model's retained rows live in {self.path!r}, which does not exist: the "
@@ -122,10 +177,7 @@ class RowFile:
             found = connection.execute(
                 "SELECT seq, dtype, x FROM retained_rows WHERE model = ?", (self.model,)
             )
-            return {
-                int(seq): np.frombuffer(blob, dtype=np.dtype(kind)).astype(dtype).reshape(row_shape)
-                for seq, kind, blob in found
-            }
+            return [(int(seq), str(kind), bytes(blob)) for seq, kind, blob in found]
 
     def __repr__(self) -> str:
         return f"RowFile({self.path!r}, model={self.model!r})"

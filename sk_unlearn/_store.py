@@ -147,8 +147,8 @@ class RowStore:
         sparse: bool = False,
     ) -> None:
         shape = (row_shape,) if isinstance(row_shape, (int, np.integer)) else tuple(row_shape)
-        if sparse and (len(shape) != 1 or rows_file is not None or mapped is not None):
-            raise ValueError("sparse rows are kept 1-d and in memory only")
+        if sparse and (len(shape) != 1 or mapped is not None):
+            raise ValueError("sparse rows are kept 1-d, in memory or in a row database")
         self._X: Any = SparseRows(0, shape[0], dtype) if sparse else np.zeros((0, *shape), dtype)
         self._y = np.empty(0, dtype=label_dtype)
         self._digest: list[bytes | None] = []
@@ -332,7 +332,7 @@ class RowStore:
                 self._class_slot[position] = len(members)
                 members.append(position)
             if self._file is not None:
-                self._file.insert(self._seq[start : start + n_new], X)
+                self._write_rows(start, start + n_new)
                 journal.written = True
             self._flush()
         except BaseException:
@@ -690,10 +690,11 @@ class RowStore:
         else:
             if journal.written:
                 assert self._file is not None
-                self._file.insert(
-                    [saved[3] for saved in journal.entries],
-                    np.stack([saved[1] for saved in journal.entries]),
-                )
+                seqs = [saved[3] for saved in journal.entries]
+                if self.sparse:
+                    self._file.insert_sparse(seqs, [saved[1] for saved in journal.entries])
+                else:
+                    self._file.insert(seqs, np.stack([saved[1] for saved in journal.entries]))
             for saved in reversed(journal.entries):
                 self._unerase_one(saved)
         self._flush()
@@ -737,7 +738,7 @@ class RowStore:
         in_memory_copy = _IN_MEMORY_COPY.get()
         if self._file is not None and not in_memory_copy:  # the values are in the file
             state["_X"] = None
-            state["_row_layout"] = (self._X.shape[1:], self._X.dtype.str)
+            state["_row_layout"] = (self._X.shape[1:], self._X.dtype.str, self.sparse)
         elif self._mapped is not None and not in_memory_copy:
             state["_X"] = None
             state["_mapped_layout"] = (self._X.shape, self._X.dtype.str)
@@ -753,7 +754,8 @@ class RowStore:
         self.__dict__.setdefault("_file", None)
         self.__dict__.setdefault("_mapped", None)
         if layout is not None:
-            self._X = self._attach(tuple(layout[0]), np.dtype(layout[1]))
+            sparse = len(layout) > 2 and layout[2]  # a 2-tuple: stored before sparse rows
+            self._X = self._attach(tuple(layout[0]), np.dtype(layout[1]), sparse)
         if mapped_layout is not None:
             assert self._mapped is not None
             shape, dtype = tuple(mapped_layout[0]), np.dtype(mapped_layout[1])
@@ -797,20 +799,37 @@ class RowStore:
                 "each change)."
             )
 
-    def _attach(self, row_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    def _write_rows(self, start: int, stop: int) -> None:
+        """Write the rows in slots ``start:stop`` to the row file, in one transaction."""
+        assert self._file is not None
+        seqs = self._seq[start:stop]
+        if self.sparse:
+            self._file.insert_sparse(seqs, (self._X.take(p) for p in range(start, stop)))
+        else:
+            self._file.insert(seqs, self._X[start:stop])
+
+    def _attach(self, row_shape: tuple[int, ...], dtype: np.dtype, sparse: bool) -> Any:
         """The retained rows read back from the row file, each checked against its digest."""
         assert self._file is not None
-        found = self._file.read(row_shape, dtype)
-        X = np.zeros((self._n, *row_shape), dtype=dtype)
+        found: dict[int, Any]
+        if sparse:
+            found = self._file.read_sparse(dtype)
+            X: Any = SparseRows(self._n, row_shape[0], dtype)
+        else:
+            found = self._file.read(row_shape, dtype)
+            X = np.zeros((self._n, *row_shape), dtype=dtype)
         missing = changed = 0
         for p in range(self._n):
             row = found.pop(int(self._seq[p]), None)
             if row is None:
                 missing += 1
-            elif row_digest(row) != self._digest[p]:
-                changed += 1
+                continue
+            if sparse:
+                X.put(p, row)
             else:
                 X[p] = row
+            if row_digest(X[p]) != self._digest[p]:
+                changed += 1
         if missing or changed or found:
             raise RowStoreMismatchError(
                 f"The row database {self._file.path!r} does not hold this model's rows as it was "

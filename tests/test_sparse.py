@@ -1,6 +1,7 @@
 """Sparse input end to end: CSR/CSC rows through fit, forget, retrain, certify and the store."""
 
 import pickle
+import sqlite3
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sk_unlearn import (
     HeldOutReference,
     OutOfFoldReference,
+    RowStoreMismatchError,
     UnknownRowError,
     UnlearnableClassifier,
 )
@@ -168,9 +170,96 @@ def test_estimators_without_sparse_support_refuse_it_and_change_nothing(tfidf, t
     with pytest.raises(TypeError, match="dense data is required"):
         gaussian.forget(X[:1], y[:1])
     assert state_bytes(gaussian) == before
-    with pytest.raises(ValueError, match="rows_path keeps dense rows only"):
-        _sgd(rows_path=tmp_path / "rows.db").fit(X, y)
-    assert not (tmp_path / "rows.db").exists()
+    mapped = tmp_path / "rows"
+    mapped.mkdir()
+    with pytest.raises(ValueError, match="dense rows only.*SQLite file"):
+        _sgd(rows_path=mapped).fit(X, y)
+    assert not list(mapped.iterdir())
+
+
+@pytest.fixture
+def distinct():
+    """Sparse rows whose every value is distinct: no value's bytes occur twice by chance."""
+    rng = np.random.default_rng(1)
+    X = sp.random(300, 400, density=0.03, format="csr", random_state=1)
+    X.data = rng.uniform(0.1, 1.0, size=X.nnz)
+    return X, rng.integers(0, 3, size=300)
+
+
+def _values_bytes(X, i):
+    return [value.tobytes() for value in X[i].data]
+
+
+def _database_rows(path):
+    with sqlite3.connect(path) as connection:
+        return sorted(connection.execute("SELECT * FROM retained_rows"))
+
+
+def test_a_row_database_keeps_sparse_rows_as_their_non_zeros(distinct, tmp_path):
+    X, y = distinct
+    path = tmp_path / "rows.db"
+    clf = _sgd(rows_path=path).fit(X, y, sample_id=range(300))
+    assert clf._store.sparse
+    blob, stored = pickle.dumps(clf), path.read_bytes()
+    for i in range(0, 300, 7):
+        assert not any(b in blob for b in _values_bytes(X, i))  # no value in the model file
+        assert all(b in stored for b in _values_bytes(X, i))
+    assert path.stat().st_size < X.shape[0] * X.shape[1] * 8 / 4  # not dense rows
+    clf.forget(sample_id=range(20))
+    stored = path.read_bytes()
+    for i in range(20):
+        assert not any(b in stored for b in _values_bytes(X, i))
+    for i in range(20, 40):
+        assert all(b in stored for b in _values_bytes(X, i))
+    assert not list(tmp_path.glob("rows.db-journal"))
+
+
+def test_a_model_with_sparse_rows_in_a_database_loads_them_back(distinct, tmp_path):
+    X, y = distinct
+    path, model = tmp_path / "rows.db", tmp_path / "model.pkl"
+    clf = _sgd(rows_path=path).fit(X, y, sample_id=range(300))
+    clf.forget(sample_id=range(10))
+    clf.partial_fit(X[:5].toarray() * 2, y[:5])  # dense rows join the sparse store
+    clf.save(model)
+    loaded = UnlearnableClassifier.load(model)
+    assert loaded._store.sparse and loaded.n_retained_ == 295
+    twin = pickle.loads(pickle.dumps(clf))
+    loaded.forget(sample_id=range(10, 30))
+    twin.forget(sample_id=range(10, 30))
+    np.testing.assert_array_equal(loaded.estimator_.coef_, twin.estimator_.coef_)
+    retained = sp.vstack([X[30:], sp.csr_matrix(X[:5].toarray() * 2)])
+    fresh = SGDClassifier(loss="log_loss", random_state=0).fit(retained, np.r_[y[30:], y[:5]])
+    np.testing.assert_array_equal(loaded.retrain().estimator_.coef_, fresh.coef_)
+    with sqlite3.connect(path) as connection:  # one value changed behind the model's back
+        connection.execute("UPDATE retained_rows SET x = zeroblob(length(x)) WHERE seq = 40")
+    with pytest.raises(RowStoreMismatchError, match="1 changed"):
+        UnlearnableClassifier.load(model)
+
+
+@pytest.mark.parametrize("stage", ["apply", "commit"])
+@pytest.mark.parametrize("operation", ["partial_fit", "forget"])
+def test_a_failed_call_leaves_a_sparse_row_database_as_it_was(
+    distinct, tmp_path, monkeypatch, operation, stage
+):
+    X, y = distinct
+    path = tmp_path / "rows.db"
+    clf = _sgd(rows_path=path).fit(X[:200], y[:200], sample_id=range(200))
+    before, rows_before = state_bytes(clf), _database_rows(path)
+    original = Transaction.stage
+
+    def failing(self, name):
+        if name == stage:
+            raise KeyboardInterrupt
+        original(self, name)
+
+    monkeypatch.setattr(Transaction, "stage", failing)
+    with pytest.raises(KeyboardInterrupt):
+        if operation == "partial_fit":
+            clf.partial_fit(X[200:], y[200:])
+        else:
+            clf.forget(sample_id=range(15))
+    assert state_bytes(clf) == before
+    assert _database_rows(path) == rows_before
 
 
 @pytest.mark.parametrize("stage", STAGES)
