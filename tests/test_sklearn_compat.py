@@ -8,7 +8,6 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-from conftest import weights_refused
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Perceptron, SGDClassifier
@@ -26,8 +25,6 @@ from sk_unlearn import UnlearnableClassifier, forget_through_pipeline
 # so a check that starts passing is reported (XPASS) and this table can shrink.
 def _expected_failed_checks(estimator):
     inner = type(estimator.estimator)
-    if inner is GaussianNB:
-        return weights_refused("its variance smoothing needs the unweighted rows")
     if inner in (SGDClassifier, Perceptron):
         # scikit-learn marks the same check xfail for these estimators themselves.
         reason = f"{inner.__name__}: sample_weight is not equivalent to repeating rows"
@@ -43,6 +40,12 @@ def _expected_failed_checks(estimator):
         UnlearnableClassifier(SGDClassifier(loss="log_loss", random_state=0), random_state=0),
         # No predict_proba: the wrapper must not pretend to have one.
         UnlearnableClassifier(SGDClassifier(loss="hinge", random_state=0), random_state=0),
+        # One plain SGD step on the batch instead of partial_fit.
+        UnlearnableClassifier(
+            SGDClassifier(loss="log_loss", random_state=0),
+            unlearning_optimizer="sgd",
+            random_state=0,
+        ),
         UnlearnableClassifier(Perceptron(random_state=0), random_state=0),
         UnlearnableClassifier(
             MLPClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0),
