@@ -18,6 +18,7 @@ of estimator it holds.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -66,7 +67,23 @@ def temporarily(obj: Any, **values: Any) -> Iterator[None]:
 
 
 def takes_sample_weight(method: Any) -> bool:
-    """Whether ``method`` (e.g. ``estimator.partial_fit``) has a ``sample_weight`` parameter."""
+    """Whether ``method`` (e.g. ``estimator.partial_fit``) has a ``sample_weight`` parameter.
+
+    Asked on every request: the answer is cached per underlying function (a
+    signature does not change), which saves ``inspect.signature``'s ~50 µs.
+    """
+    function = getattr(method, "__func__", None)
+    if function is None:  # not a bound method: ask each time
+        return _has_sample_weight(method)
+    return _function_takes_sample_weight(function)
+
+
+@functools.lru_cache(maxsize=256)
+def _function_takes_sample_weight(function: Any) -> bool:
+    return _has_sample_weight(function)
+
+
+def _has_sample_weight(method: Any) -> bool:
     try:
         parameters = inspect.signature(method).parameters
     except (TypeError, ValueError):  # builtins without a signature

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -226,6 +227,44 @@ class MLPAdapter(EstimatorAdapter):
             preserved(est, self._BOOKKEEPING),
         ):
             est.partial_fit(X, y, sample_weight=sample_weight)
+
+    #: What a step changes besides the weights, copied deeply for the rollback
+    #: (the optimizer's moments, the shuffling generator, lists it appends to).
+    _STEP_STATE = (
+        "_optimizer",
+        "_random_state",
+        "loss_curve_",
+        "validation_scores_",
+        "_best_coefs",
+        "_best_intercepts",
+    )
+
+    def snapshot(self, scope: str = STEP) -> Any:
+        """For a step: the attributes, with copies of the weights and of :attr:`_STEP_STATE`
+        (half the cost of a deep copy of the estimator); else a deep copy."""
+        if scope != STEP:
+            return super().snapshot(scope)
+        state = dict(vars(self.estimator))
+        for name in ("coefs_", "intercepts_"):
+            state[name] = [array.copy() for array in state[name]]
+        memo: dict[int, Any] = {}
+        for name in self._STEP_STATE:
+            if name in state:
+                state[name] = copy.deepcopy(state[name], memo)
+        return _Attributes(state)
+
+    def restore(self, snapshot: Any) -> None:
+        if isinstance(snapshot, _Attributes):
+            self.estimator.__dict__.clear()
+            self.estimator.__dict__.update(snapshot.state)
+        else:
+            super().restore(snapshot)
+
+
+class _Attributes(NamedTuple):
+    """An estimator's attributes as a step's rollback keeps them."""
+
+    state: dict[str, Any]
 
 
 class PartialFitAdapter(EstimatorAdapter):

@@ -240,3 +240,25 @@ def test_bench_row_store_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
         match = re.search(pattern, text)
         assert match and all(math.isfinite(float(v)) and float(v) > 0 for v in match.groups())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["row_store.md"]  # its files are gone
+
+
+def test_bench_overhead_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("bench_overhead")
+    out = tmp_path / "overhead.md"
+    argv = ["--data", "digits", "--repeats", "1", "--requests", "3", "--bulk", "5"]
+    bench.main([*argv, "--fit-rows", "500", "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    ratios = re.findall(r"\| (\d+\.\d+)x \|", text)
+    assert len(ratios) == 7 and all(float(r) > 0 for r in ratios)
+    assert "| one-row forget / by hand, SGD, batch step |" in text
+
+
+def test_bench_linear_step_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _load_bench("bench_linear_step")
+    out = tmp_path / "linear_step.md"
+    bench.main(["--data", "digits", "--n-models", "4", "--n-jobs", "1", "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    for setting in ("partial_fit, rate x1", "batch step, rate x100", "retrain", "none"):
+        assert f"| {setting} |" in text

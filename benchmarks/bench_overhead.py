@@ -1,0 +1,263 @@
+"""What a deletion request costs beyond its math: the wrapper against the same work by hand.
+
+Issue 19's table, measured interleaved in one run (``--repeats`` rounds, each
+taking every measure in turn, so machine load hits all alike; the table gives
+the median ratio over rounds and its range):
+
+* **one-row forget / by hand**: ``forget`` of one row (``relabel="uniform"``,
+  9 copies + 32 replayed rows) against the same step done on a copy of the
+  inner estimator by hand: the same batch shape, the same temporary settings,
+  the same step (``partial_fit``, or the batch step for
+  ``unlearning_optimizer="sgd"``). For ``SGDClassifier`` with either
+  optimizer and for ``MLPClassifier((64,))``.
+* **batch step vs partial_fit**: the batch SGD step
+  (``sk_unlearn._linear_step.batch_step``) against ``SGDClassifier.partial_fit``
+  on the same 41-row batch.
+* **bulk**: one ``forget`` call of ``--bulk`` rows against as many one-row
+  calls (SGD, batch step).
+* **fit**: the wrapper's ``fit`` against the raw estimator's on
+  ``--fit-rows`` x 100 rows.
+* **load**: unpickling a fitted wrapper against unpickling the raw estimator
+  plus ``X`` and ``y`` (one pickle each).
+
+    python benchmarks/bench_overhead.py [--repeats 3] [--requests 200]
+        [--bulk 1000] [--fit-rows 200000] [--data PATH|digits]
+
+MNIST rows (``../shared/data/mnist.npz``, or the digits) for the requests; synthetic rows
+for fit and load. Writes ``benchmarks/results/overhead.md`` unless ``--out``
+says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import pickle
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import REPO_ROOT, provenance, write_report
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
+from sklearn.neural_network import MLPClassifier
+
+from sk_unlearn import UnlearnableClassifier
+from sk_unlearn._linear_step import batch_step
+from sk_unlearn.datasets import load_digits_split
+
+MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
+DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "overhead.md"
+N_RELABELS, N_REPLAY = 9, 32
+
+
+def _rows(source: str, n: int) -> tuple[np.ndarray, np.ndarray, str]:
+    if source == "digits":
+        d = load_digits_split(random_state=0)
+        return d.X_train / 16.0, d.y_train, f"digits, {len(d.y_train)} training rows x 64"
+    path = Path(source)
+    if not path.is_file():
+        raise SystemExit(f"MNIST not found at {path}; pass --data PATH or --data digits.")
+    with np.load(path) as f:
+        X, y = f["x_train"][:n].reshape(-1, 784) / 255.0, f["y_train"][:n]
+    return X, y, f"MNIST, {n} training rows x 784"
+
+
+def _clock(action: Callable[..., Any], *args: Any) -> float:
+    """Seconds ``action(*args)`` takes."""
+    start = time.perf_counter()
+    action(*args)
+    return time.perf_counter() - start
+
+
+class Requests:
+    """One-row requests served by the wrapper and, on a copy of its model, by hand."""
+
+    def __init__(self, estimator: Any, X: np.ndarray, y: np.ndarray, **params: Any) -> None:
+        self.X, self.y = X, y
+        self.params = params
+        self.template = estimator
+        self.rng = np.random.default_rng(0)
+
+    def fresh(self) -> None:
+        """A new fitted wrapper and a copy of its inner estimator for the hand-made steps."""
+        self.clf = UnlearnableClassifier(
+            copy.deepcopy(self.template),
+            relabel="uniform",
+            n_relabels=N_RELABELS,
+            n_replay=N_REPLAY,
+            random_state=0,
+            **self.params,
+        ).fit(self.X, self.y)
+        self.raw = copy.deepcopy(self.clf.estimator_)
+        self.next = 0
+        self.rate = self.clf._adapter().auto_unlearning_rate()
+
+    def batch(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """The batch a request for ``row`` is served with (built outside the timed region)."""
+        label = self.y[row]
+        wrong = np.delete(np.arange(10), label)[self.rng.permutation(9)[:N_RELABELS]]
+        replay = self.rng.choice(np.flatnonzero(self.y == label), N_REPLAY, replace=False)
+        X = np.concatenate([np.repeat(self.X[row : row + 1], N_RELABELS, axis=0), self.X[replay]])
+        return X, np.concatenate([wrong, self.y[replay]])
+
+    def by_hand(self, X: np.ndarray, y: np.ndarray) -> None:
+        """The step the wrapper takes, on the raw copy, with the same temporary settings."""
+        raw = self.raw
+        if self.params.get("unlearning_optimizer") == "sgd":
+            batch_step(raw, X, y, self.rate)
+        elif isinstance(raw, SGDClassifier):
+            saved = (raw.learning_rate, raw.eta0, raw.t_, raw.n_iter_)
+            raw.learning_rate, raw.eta0 = "constant", self.rate
+            raw.partial_fit(X, y)
+            raw.learning_rate, raw.eta0, raw.t_, raw.n_iter_ = saved
+        else:
+            saved = (raw.batch_size, raw.learning_rate_init, raw.n_iter_, raw.t_)
+            raw.batch_size, raw.learning_rate_init = len(y), self.rate
+            raw.partial_fit(X, y)
+            raw.batch_size, raw.learning_rate_init, raw.n_iter_, raw.t_ = saved
+
+    def measure(self, n: int) -> tuple[float, float]:
+        """Median seconds of a one-row forget and of the same step by hand, interleaved."""
+        wrapper, hand = [], []
+        for _ in range(n):
+            row = self.next
+            self.next += 1
+            X, y = self.batch(row)
+            wrapper.append(_clock(self.clf.forget, self.X[row : row + 1], self.y[row : row + 1]))
+            hand.append(_clock(self.by_hand, X, y))
+        return float(np.median(wrapper)), float(np.median(hand))
+
+
+def _step_speed(X: np.ndarray, y: np.ndarray, n: int) -> tuple[float, float]:
+    """Median seconds of the batch step and of partial_fit on the same 41-row batches."""
+    base = SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(X, y)
+    base.set_params(learning_rate="constant", eta0=1e-4)
+    rng = np.random.default_rng(1)
+    fast_model, slow_model = copy.deepcopy(base), copy.deepcopy(base)
+    fast, slow = [], []
+    for _ in range(n):
+        rows = rng.choice(len(y), N_RELABELS + N_REPLAY, replace=False)
+        Xb, yb = X[rows], rng.integers(0, 10, len(rows))
+        fast.append(_clock(batch_step, fast_model, Xb, yb, 1e-4))
+        slow.append(_clock(slow_model.partial_fit, Xb, yb))
+    return float(np.median(fast)), float(np.median(slow))
+
+
+def _bulk(X: np.ndarray, y: np.ndarray, n_rows: int) -> tuple[float, float]:
+    """Seconds of one forget call of ``n_rows`` rows and of ``n_rows`` one-row calls."""
+
+    def fitted() -> UnlearnableClassifier:
+        return UnlearnableClassifier(
+            SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0),
+            unlearning_optimizer="sgd",
+            relabel="uniform",
+            random_state=0,
+        ).fit(X, y)
+
+    one_call, many_calls = fitted(), fitted()
+    bulk = _clock(lambda: one_call.forget(X[:n_rows], y[:n_rows]))
+    single = _clock(lambda: [many_calls.forget(X[i : i + 1], y[i : i + 1]) for i in range(n_rows)])
+    return bulk, single
+
+
+def _fit_and_load(n_rows: int) -> tuple[float, float, float, float]:
+    """Seconds of the wrapper's and the raw fit, and of loading each pickle."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(n_rows, 100))
+    y = (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
+    raw = SGDClassifier(loss="log_loss", max_iter=3, tol=None, random_state=0)
+    wrapper = UnlearnableClassifier(copy.deepcopy(raw), random_state=0)
+    fit_raw = _clock(lambda: raw.fit(X, y))
+    fit_wrapper = _clock(lambda: wrapper.fit(X, y))
+    raw_blob = pickle.dumps((raw, X, y), protocol=pickle.HIGHEST_PROTOCOL)
+    wrapper_blob = pickle.dumps(wrapper, protocol=pickle.HIGHEST_PROTOCOL)
+    load_raw = _clock(lambda: pickle.loads(raw_blob))
+    load_wrapper = _clock(lambda: pickle.loads(wrapper_blob))
+    return fit_wrapper, fit_raw, load_wrapper, load_raw
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=200, help="one-row requests per round")
+    parser.add_argument("--bulk", type=int, default=1000)
+    parser.add_argument("--fit-rows", type=int, default=200_000)
+    parser.add_argument("--data", default=str(MNIST), help="mnist.npz, or 'digits'")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+
+    X, y, what = _rows(args.data, 5000)
+    backends = {
+        "SGD, partial_fit": Requests(
+            SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0),
+            X,
+            y,
+            unlearning_optimizer=None,
+        ),
+        "SGD, batch step": Requests(
+            SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0),
+            X,
+            y,
+            unlearning_optimizer="sgd",
+        ),
+        "MLPClassifier((64,))": Requests(MLPClassifier((64,), max_iter=5, random_state=0), X, y),
+    }
+    ratios: dict[str, list[float]] = {}
+    extra: dict[str, list[float]] = {}
+
+    def note(name: str, ratio: float, wrapper: float, hand: float) -> None:
+        ratios.setdefault(name, []).append(ratio)
+        extra.setdefault(name, []).append((wrapper - hand) * 1e6)
+
+    for _ in range(args.repeats):
+        for name, requests in backends.items():
+            requests.fresh()
+            wrapper, hand = requests.measure(args.requests)
+            note(f"one-row forget / by hand, {name}", wrapper / hand, wrapper, hand)
+        fast, slow = _step_speed(X, y, args.requests)
+        ratios.setdefault("batch step speed-up over partial_fit (same batch)", []).append(
+            slow / fast
+        )
+        bulk, single = _bulk(X, y, args.bulk)
+        ratios.setdefault(f"{args.bulk} one-row calls / one call of {args.bulk} rows", []).append(
+            single / bulk
+        )
+        fit_w, fit_r, load_w, load_r = _fit_and_load(args.fit_rows)
+        ratios.setdefault(f"wrapper fit / raw fit, SGD, {args.fit_rows} x 100", []).append(
+            fit_w / fit_r
+        )
+        ratios.setdefault("load of a pickled wrapper / raw estimator + X + y", []).append(
+            load_w / load_r
+        )
+
+    rows = ["| measure | median ratio | range over rounds | extra µs per request (median) |"]
+    rows.append("| --- | ---: | ---: | ---: |")
+    for name, values in ratios.items():
+        spread = f"{min(values):.2f}–{max(values):.2f}x"
+        added = f"{np.median(extra[name]):.0f}" if name in extra else ""
+        rows.append(f"| {name} | {np.median(values):.2f}x | {spread} | {added} |")
+    table = "\n".join(rows)
+    print(table)
+    lines = provenance(
+        "Wrapper overhead per request, bulk calls, fit and load",
+        __file__,
+        argv,
+        0,
+        [
+            f"Requests: {what}; {args.requests} one-row requests per "
+            f"backend and round, relabel='uniform', {N_RELABELS} copies + {N_REPLAY} replayed "
+            f"rows; {args.repeats} rounds",
+            f"Fit and load: {args.fit_rows} synthetic rows x 100, "
+            "SGDClassifier(max_iter=3, tol=None)",
+        ],
+    )
+    write_report([*lines, "", table], args.out)
+
+
+if __name__ == "__main__":
+    main()
