@@ -12,7 +12,6 @@ job elsewhere: validation (``_validation``), the all-or-nothing transaction
 from __future__ import annotations
 
 import copy
-import functools
 import os
 import pickle
 import sqlite3
@@ -116,10 +115,15 @@ def _estimator_has(attr: str):  # type: ignore[no-untyped-def]
 _VALIDATED: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
 
-@functools.lru_cache(maxsize=64)
+_PARAM_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _param_names(cls: type) -> tuple[str, ...]:
-    """scikit-learn's parameter names of ``cls`` (from its ``__init__`` signature)."""
-    return tuple(BaseEstimator._get_param_names.__func__(cls))  # type: ignore[attr-defined]
+    """scikit-learn's parameter names of ``cls`` (from its ``__init__`` signature), read once."""
+    names = _PARAM_NAMES.get(cls)
+    if names is None:
+        names = _PARAM_NAMES[cls] = tuple(BaseEstimator._get_param_names.__func__(cls))  # type: ignore[attr-defined]
+    return names
 
 
 class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
