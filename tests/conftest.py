@@ -76,3 +76,17 @@ def weights_refused(reason: str) -> dict[str, str]:
 def state_bytes(clf) -> bytes:
     """Everything the estimator keeps, as bytes: equal bytes, equal state."""
     return pickle.dumps(clf)
+
+
+def fail_at_stage(monkeypatch, stage: str, error: type[BaseException] = KeyboardInterrupt) -> None:
+    """Make every transaction raise ``error`` at ``stage`` (until monkeypatch undoes it)."""
+    from sk_unlearn._transaction import Transaction
+
+    original = Transaction.stage
+
+    def failing(self, name):
+        if name == stage:
+            raise error(f"injected at {stage}")
+        original(self, name)
+
+    monkeypatch.setattr(Transaction, "stage", failing)

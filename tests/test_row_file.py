@@ -6,11 +6,11 @@ import sqlite3
 
 import numpy as np
 import pytest
+from conftest import fail_at_stage
 from sklearn.linear_model import SGDClassifier
 from sklearn.naive_bayes import MultinomialNB
 
 from sk_unlearn import RowStoreMismatchError, UnlearnableClassifier
-from sk_unlearn._transaction import Transaction
 from sk_unlearn.metrics import make_unlearning_scorer
 
 
@@ -169,14 +169,7 @@ def test_a_failed_call_leaves_the_files_as_they_were(where, data, monkeypatch, o
     X, y = data
     clf = _sgd(where).fit(X[:200], y[:200])
     before, files_before = pickle.dumps(clf), where.snapshot()
-    original = Transaction.stage
-
-    def failing(self, name):
-        if name == stage:
-            raise KeyboardInterrupt
-        original(self, name)
-
-    monkeypatch.setattr(Transaction, "stage", failing)
+    fail_at_stage(monkeypatch, stage)
     with pytest.raises(KeyboardInterrupt):
         if operation == "fit":
             clf.fit(X, y)

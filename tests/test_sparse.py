@@ -6,7 +6,7 @@ import sqlite3
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import state_bytes
+from conftest import fail_at_stage, state_bytes
 from sklearn.base import clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
@@ -22,7 +22,7 @@ from sk_unlearn import (
     UnlearnableClassifier,
 )
 from sk_unlearn import forget_through_pipeline as forget_through
-from sk_unlearn._transaction import STAGES, Transaction
+from sk_unlearn._transaction import STAGES
 
 
 def _sgd(**kwargs):
@@ -245,14 +245,7 @@ def test_a_failed_call_leaves_a_sparse_row_database_as_it_was(
     path = tmp_path / "rows.db"
     clf = _sgd(rows_path=path).fit(X[:200], y[:200], sample_id=range(200))
     before, rows_before = state_bytes(clf), _database_rows(path)
-    original = Transaction.stage
-
-    def failing(self, name):
-        if name == stage:
-            raise KeyboardInterrupt
-        original(self, name)
-
-    monkeypatch.setattr(Transaction, "stage", failing)
+    fail_at_stage(monkeypatch, stage)
     with pytest.raises(KeyboardInterrupt):
         if operation == "partial_fit":
             clf.partial_fit(X[200:], y[200:])
@@ -267,14 +260,7 @@ def test_a_failed_sparse_request_changes_nothing(tfidf, monkeypatch, stage):
     X, y = tfidf
     clf = _sgd(n_replay=4).fit(X, y, sample_id=range(X.shape[0]))
     before = state_bytes(clf)
-    original = Transaction.stage
-
-    def failing(self, name):
-        if name == stage:
-            raise KeyboardInterrupt
-        original(self, name)
-
-    monkeypatch.setattr(Transaction, "stage", failing)
+    fail_at_stage(monkeypatch, stage)
     with pytest.raises(KeyboardInterrupt):
         clf.forget(sample_id=[3, 4, 5])
     assert state_bytes(clf) == before
