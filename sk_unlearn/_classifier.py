@@ -1324,6 +1324,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _checked(
         self, X: Any, y: Any, *, labels: bool, reset: bool, estimator: Any
     ) -> tuple[np.ndarray, np.ndarray | None]:
+        if (
+            not (reset or labels)
+            and hasattr(self, "row_shape_")
+            and not hasattr(self, "feature_names_in_")
+            and _validation.is_plain_rows(X, self.n_features_in_, self.row_shape_)
+        ):
+            return X, None  # what validate_data would return, ~100 µs sooner
         X = _validation.refuse_strings(_validation.as_array(X))
         if labels:
             y = _validation.as_array(y)

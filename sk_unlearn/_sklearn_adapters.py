@@ -16,7 +16,7 @@ import numpy as np
 from sklearn import linear_model
 from sklearn.neural_network import MLPClassifier
 
-from . import _linear_step, _warnings
+from . import _linear_scores, _linear_step, _warnings
 from ._adapter import STEP, EstimatorAdapter, preserved, takes_sample_weight, temporarily
 
 
@@ -87,6 +87,14 @@ class SGDAdapter(EstimatorAdapter):
     def accepts_sample_weight(self) -> bool:  # type: ignore[override]
         """True except for ``PassiveAggressiveClassifier`` (no ``sample_weight``)."""
         return takes_sample_weight(self.estimator.partial_fit)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """``predict_proba`` computed from the weights, for rows the wrapper validated
+        (:mod:`sk_unlearn._linear_scores`); the estimator's own for other losses."""
+        est = self.estimator
+        if getattr(est, "loss", None) in _linear_scores.LOSSES and hasattr(est, "coef_"):
+            return _linear_scores.probabilities(est, X)
+        return super().predict_proba(X)
 
     def check_unlearning_optimizer(self) -> None:
         """Accept None (``partial_fit``) and ``"sgd"`` (one step on the batch) where it applies."""

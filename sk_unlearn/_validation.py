@@ -15,6 +15,37 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 #: The floating dtypes rows are validated to (float32 stays float32).
 DTYPES = [np.float64, np.float32]
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def is_plain_rows(X: Any, n_features: int, row_shape: tuple[int, ...]) -> bool:
+    """Whether ``X`` is what scikit-learn's validation would return unchanged: a 2-d
+    float64/float32 NumPy array of at least one row of ``n_features`` finite values, rows of
+    shape ``row_shape``.
+
+    Such a request needs no ``validate_data`` (~100-200 µs, most of it
+    looking for a dataframe); anything else goes through it, which converts
+    it or raises scikit-learn's own error. Fitted with feature names, every
+    call goes through it too (it checks them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_unlearn._validation import is_plain_rows
+    >>> is_plain_rows(np.zeros((1, 3)), 3, (3,)), is_plain_rows(np.full((1, 3), np.nan), 3, (3,))
+    (True, False)
+    >>> is_plain_rows([[0.0, 0.0, 0.0]], 3, (3,))
+    False
+    """
+    return (
+        type(X) is np.ndarray
+        and X.dtype in _FLOATS
+        and X.ndim == 2
+        and X.shape[0] > 0
+        and X.shape[1] == n_features
+        and row_shape == (n_features,)
+        and bool(np.isfinite(X).all())
+    )
 
 
 def as_array(values: Any) -> Any:
@@ -111,10 +142,23 @@ def check_known_labels(y: np.ndarray, classes: np.ndarray) -> None:
     ...
     ValueError: Label(s) [7] not among the classes [0, 1].
     """
-    known = np.isin(y, classes)
+    known = _known(y, classes)
     if not known.all():
         unknown = np.unique(y[~known])
         raise ValueError(f"Label(s) {unknown.tolist()} not among the classes {classes.tolist()}.")
+
+
+def _known(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Which labels of ``y`` are among ``classes``: a binary search where ``classes`` are
+    sorted (for the one-row requests of a stream, ~10x sooner than ``np.isin``), else
+    ``np.isin``."""
+    try:
+        if len(classes) and bool(np.all(classes[:-1] < classes[1:])):
+            at = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+            return np.asarray(classes[at] == y, dtype=bool)
+    except TypeError:  # labels and classes of kinds that do not compare
+        pass
+    return np.isin(y, classes)
 
 
 def labels_for(y: Any, n_rows: int, classes: np.ndarray) -> np.ndarray:
