@@ -96,6 +96,12 @@ class SGDAdapter(EstimatorAdapter):
             return _linear_scores.probabilities(est, X)
         return super().predict_proba(X)
 
+    def finite(self) -> bool:
+        """Whether ``coef_`` and ``intercept_`` are finite: the model's only floating-point
+        fitted arrays (the default's scan of every attribute, on each request, costs more)."""
+        est = self.estimator
+        return bool(np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all())
+
     def check_unlearning_optimizer(self) -> None:
         """Accept None (``partial_fit``) and ``"sgd"`` (one step on the batch) where it applies."""
         if self.unlearning_optimizer is None:

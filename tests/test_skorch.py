@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GridSearchCV
+from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -250,8 +251,11 @@ def test_unknown_optimizer_is_a_clear_error_and_changes_nothing(fitted, digits):
 
 
 def test_sklearn_backends_refuse_an_unlearning_optimizer(digits):
-    clf = UnlearnableClassifier(SGDClassifier(), unlearning_optimizer="adam")
+    clf = UnlearnableClassifier(MultinomialNB(), method="relabel", unlearning_optimizer="adam")
     with pytest.raises(ValueError, match="steps with its own"):
+        clf.fit(digits.X_train, digits.y_train)
+    clf = UnlearnableClassifier(SGDClassifier(), unlearning_optimizer="adam")  # None or "sgd"
+    with pytest.raises(ValueError, match="takes None .* or 'sgd'"):
         clf.fit(digits.X_train, digits.y_train)
 
 
