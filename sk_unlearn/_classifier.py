@@ -717,7 +717,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> clf.n_retained_, [r.ticket for r in clf.deletion_log_]
         (2, ['DSR-2026-0042', 'DSR-2026-0042'])
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         self._validate_params()
         if reference is not None and not isinstance(reference, OutOfFoldReference):
             raise TypeError(
@@ -795,7 +795,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> clf.n_retrains_, clf.n_retained_
         (1, 140)
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         with self._transaction() as tx:
             tx.stage("validate")
             missing = missing_classes(self._store.class_counts(), self.classes_)
@@ -919,7 +919,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _certificate(self, X: ArrayLike, y: ArrayLike | None, reference: Any) -> Certificate:
         """The certificate ``certify`` returns, before the certified terms are added."""
-        check_is_fitted(self)
+        _check_fitted(self)
         self._validate_params()
         X_checked = self._validated_X(X)
         y_arr = None if y is None else _validation.labels_for(y, X_checked.shape[0], self.classes_)
@@ -981,28 +981,28 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     @locked
     def n_retained_(self) -> int:
         """Number of training rows currently kept."""
-        check_is_fitted(self)
+        _check_fitted(self)
         return len(self._store)
 
     @property
     @locked
     def deletion_log_(self) -> list[DeletionRecord]:
         """The served requests, oldest first (a copy of the ledger's records)."""
-        check_is_fitted(self)
+        _check_fitted(self)
         return list(self._ledger.deletions)
 
     @property
     @locked
     def certificate_log_(self) -> list[CertificateRecord]:
         """Every certificate :meth:`certify` returned, oldest first (summaries)."""
-        check_is_fitted(self)
+        _check_fitted(self)
         return list(self._ledger.certificates)
 
     @property
     @locked
     def retrain_log_(self) -> list[RetrainRecord]:
         """The retrainings from scratch since ``fit``, oldest first (a copy)."""
-        check_is_fitted(self)
+        _check_fitted(self)
         return list(self._ledger.retrains)
 
     @locked
@@ -1038,7 +1038,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> clf.forget(X_some, y_some).n_retained_
         145
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         n = len(self._store)
         if not isinstance(n_rows, Integral) or not 0 <= n_rows <= n:
             raise ValueError(f"n_rows must be an int between 0 and {n}, got {n_rows!r}.")
@@ -1075,7 +1075,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> UnlearnableClassifier.load(path).n_forgotten_
         3
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         _durability.save(self, path)
         self._saved_to = os.path.abspath(os.fspath(path))  # where verify_ledger looks for leftovers
 
@@ -1155,7 +1155,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             If ``ledger_path`` is None or the file has a malformed line
             (a torn last line is ignored and reported).
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         report = self._check_ledger(since_checkpoint=False)
         removed = _durability.remove_leftovers(getattr(self, "_saved_to", None))
         return replace(report, removed_leftovers=removed) if removed else report
@@ -1194,7 +1194,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         >>> report.to_markdown().splitlines()[0]
         '# Erasure report'
         """
-        check_is_fitted(self)
+        _check_fitted(self)
         path = self._ledger_file()
         verified = None if path is None else self._check_ledger(since_checkpoint=False)
         model = {
@@ -1299,7 +1299,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ predicting
     def _validated_X(self, X: ArrayLike) -> np.ndarray:
-        check_is_fitted(self)
+        _check_fitted(self)
         return self._rows(X, reset=False)
 
     def _rows(self, X: Any, *, reset: bool) -> np.ndarray:
@@ -1772,6 +1772,13 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         naive = self._fresh_fit()
         self._reference_cache = (key, naive)
         return naive
+
+
+def _check_fitted(clf: UnlearnableClassifier) -> None:
+    """scikit-learn's ``check_is_fitted`` (its ``NotFittedError`` and message), asked only
+    when the estimator is not fitted: the answer is one attribute lookup, the check ~20 µs."""
+    if not clf.__sklearn_is_fitted__():
+        check_is_fitted(clf)
 
 
 def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None) -> None:

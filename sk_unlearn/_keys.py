@@ -21,6 +21,7 @@ A key file that does not exist is created on first use, with 32 random bytes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -38,9 +39,20 @@ _MIN_KEY_BYTES = 32
 
 def key_file() -> Path:
     """The key file in use when ``$SK_UNLEARN_LEDGER_KEY`` is not set."""
-    if os.environ.get(KEY_FILE_ENV):
-        return Path(os.environ[KEY_FILE_ENV])
-    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    settings = (
+        os.environ.get(KEY_FILE_ENV),
+        os.environ.get("XDG_CONFIG_HOME"),
+        os.environ.get("HOME"),
+    )
+    return _key_file(*settings)
+
+
+@functools.lru_cache(maxsize=8)
+def _key_file(given: str | None, config_home: str | None, home: str | None) -> Path:
+    """The key file for these environment settings (asked per request: cached)."""
+    if given:
+        return Path(given)
+    config = config_home or os.path.join(os.path.expanduser("~"), ".config")
     return Path(config) / "sk_unlearn" / "ledger.key"
 
 

@@ -244,14 +244,23 @@ class MLPAdapter(EstimatorAdapter):
 
     #: What a step changes besides the weights, copied deeply for the rollback
     #: (the optimizer's moments, the shuffling generator, lists it appends to).
-    _STEP_STATE = (
-        "_optimizer",
-        "_random_state",
-        "loss_curve_",
-        "validation_scores_",
-        "_best_coefs",
-        "_best_intercepts",
-    )
+    #: (``_best_coefs`` and ``_best_intercepts`` are not among them: a step rebinds
+    #: them to fresh copies, which the shallow copy of the attributes undoes.)
+    _STEP_STATE = ("_optimizer", "loss_curve_", "validation_scores_")
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """``predict_proba`` without the estimator's input validation, for rows the wrapper
+        validated: its own forward pass (``_forward_pass_fast(X, check_input=False)``),
+        ~150 µs sooner per request; the estimator's ``predict_proba`` where that is missing."""
+        est = self.estimator
+        try:
+            output = est._forward_pass_fast(X, check_input=False)
+        except (AttributeError, TypeError):  # a scikit-learn without it
+            return super().predict_proba(X)
+        if output.ndim == 1 or output.shape[1] == 1:  # binary: the probability of class 1
+            output = output.ravel()
+            return np.vstack([1 - output, output]).T
+        return output
 
     def snapshot(self, scope: str = STEP) -> Any:
         """For a step: the attributes, with copies of the weights and of :attr:`_STEP_STATE`
@@ -265,20 +274,26 @@ class MLPAdapter(EstimatorAdapter):
         for name in self._STEP_STATE:
             if name in state:
                 state[name] = copy.deepcopy(state[name], memo)
-        return _Attributes(state)
+        # The shuffling generator's state, not a deep copy of it (~10x sooner).
+        generator = state.get("_random_state")
+        drawn = generator.get_state() if isinstance(generator, np.random.RandomState) else None
+        return _Attributes(state, drawn)
 
     def restore(self, snapshot: Any) -> None:
         if isinstance(snapshot, _Attributes):
             self.estimator.__dict__.clear()
             self.estimator.__dict__.update(snapshot.state)
+            if snapshot.generator_state is not None:
+                self.estimator._random_state.set_state(snapshot.generator_state)
         else:
             super().restore(snapshot)
 
 
 class _Attributes(NamedTuple):
-    """An estimator's attributes as a step's rollback keeps them."""
+    """An estimator's attributes as a step's rollback keeps them (and its generator's state)."""
 
     state: dict[str, Any]
+    generator_state: Any
 
 
 class PartialFitAdapter(EstimatorAdapter):

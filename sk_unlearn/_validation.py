@@ -169,7 +169,8 @@ def labels_for(y: Any, n_rows: int, classes: np.ndarray) -> np.ndarray:
     y_arr = np.asarray(y)
     if y_arr.ndim != 1:
         y_arr = column_or_1d(y_arr, warn=True)  # scikit-learn's message and warning
-    check_consistent_length(np.empty(n_rows), y_arr)
+    if len(y_arr) != n_rows:
+        check_consistent_length(np.empty(n_rows), y_arr)  # scikit-learn's message
     check_known_labels(y_arr, classes)
     return y_arr
 

@@ -81,6 +81,8 @@ def _skorch_estimator():
 
 BACKENDS = {
     "sgd": lambda: SGDClassifier(loss="log_loss", random_state=0),
+    # One batch SGD step per request (unlearning_optimizer="sgd", set below).
+    "sgd-batch-step": lambda: SGDClassifier(loss="log_loss", random_state=0),
     "mlp": lambda: MLPClassifier((16,), max_iter=5, random_state=0),
     "naive-bayes": MultinomialNB,
     "skorch": _skorch_estimator,
@@ -129,8 +131,14 @@ def originals(digits, tmp_path_factory):
         # Naive Bayes forgets exactly, and a certificate never retrains an exact
         # model: its certificate-retrain case serves requests by relabeling.
         method = "relabel" if name == "naive-bayes" else "auto"
+        optimizer = "sgd" if name == "sgd-batch-step" else "auto"
         clf = UnlearnableClassifier(
-            estimator, method=method, n_replay=3, random_state=0, ledger_path=ledger
+            estimator,
+            method=method,
+            n_replay=3,
+            unlearning_optimizer=optimizer,
+            random_state=0,
+            ledger_path=ledger,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
