@@ -5,11 +5,12 @@ taking every measure in turn, so machine load hits all alike; the table gives
 the median ratio over rounds and its range):
 
 * **one-row forget / by hand**: ``forget`` of one row (``relabel="uniform"``,
-  9 copies + 32 replayed rows) against the same step done on a copy of the
-  inner estimator by hand: the same batch shape, the same temporary settings,
-  the same step (``partial_fit``, or the batch step for
-  ``unlearning_optimizer="sgd"``). For ``SGDClassifier`` with either
-  optimizer and for ``MLPClassifier((64,))``.
+  9 copies + 32 replayed rows) against the same work done on a copy of the
+  inner estimator by hand: drawing the replayed rows, stacking the batch and
+  taking the same step with the same temporary settings (``partial_fit``, the
+  batch step for ``unlearning_optimizer="sgd"``, a fresh torch SGD step for
+  skorch). For ``SGDClassifier`` with either optimizer, ``MLPClassifier((64,))``
+  and (on MNIST) a skorch net with a 784-64-10 MLP module.
 * **batch step vs partial_fit**: the batch SGD step
   (``sk_unlearn._linear_step.batch_step``) against ``SGDClassifier.partial_fit``
   on the same 41-row batch.
@@ -93,19 +94,19 @@ class Requests:
             **self.params,
         ).fit(self.X, self.y)
         self.raw = copy.deepcopy(self.clf.estimator_)
+        self.by_class = {c: np.flatnonzero(self.y == c) for c in range(10)}
         self.next = 0
         self.rate = self.clf._adapter().auto_unlearning_rate()
 
-    def batch(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """The batch a request for ``row`` is served with (built outside the timed region)."""
+    def by_hand(self, row: int) -> None:
+        """The work of a request done by hand on the raw copy: draw the replayed rows,
+        stack the relabeled copies with them, take the step with the wrapper's settings."""
         label = self.y[row]
         wrong = np.delete(np.arange(10), label)[self.rng.permutation(9)[:N_RELABELS]]
-        replay = self.rng.choice(np.flatnonzero(self.y == label), N_REPLAY, replace=False)
+        members = self.by_class[label]
+        replay = members[self.rng.choice(members.size, N_REPLAY, replace=False)]
         X = np.concatenate([np.repeat(self.X[row : row + 1], N_RELABELS, axis=0), self.X[replay]])
-        return X, np.concatenate([wrong, self.y[replay]])
-
-    def by_hand(self, X: np.ndarray, y: np.ndarray) -> None:
-        """The step the wrapper takes, on the raw copy, with the same temporary settings."""
+        y = np.concatenate([wrong, self.y[replay]])
         raw = self.raw
         if self.params.get("unlearning_optimizer") == "sgd":
             batch_step(raw, X, y, self.rate)
@@ -114,22 +115,57 @@ class Requests:
             raw.learning_rate, raw.eta0 = "constant", self.rate
             raw.partial_fit(X, y)
             raw.learning_rate, raw.eta0, raw.t_, raw.n_iter_ = saved
-        else:
+        elif isinstance(raw, MLPClassifier):
             saved = (raw.batch_size, raw.learning_rate_init, raw.n_iter_, raw.t_)
             raw.batch_size, raw.learning_rate_init = len(y), self.rate
             raw.partial_fit(X, y)
             raw.batch_size, raw.learning_rate_init, raw.n_iter_, raw.t_ = saved
+        else:  # a skorch net: one fresh plain SGD step in eval mode, as the adapter takes it
+            _torch_step(raw, X, y, self.rate)
 
     def measure(self, n: int) -> tuple[float, float]:
-        """Median seconds of a one-row forget and of the same step by hand, interleaved."""
+        """Median seconds of a one-row forget and of the same work by hand, interleaved."""
         wrapper, hand = [], []
         for _ in range(n):
             row = self.next
             self.next += 1
-            X, y = self.batch(row)
             wrapper.append(_clock(self.clf.forget, self.X[row : row + 1], self.y[row : row + 1]))
-            hand.append(_clock(self.by_hand, X, y))
+            hand.append(_clock(self.by_hand, row))
         return float(np.median(wrapper)), float(np.median(hand))
+
+
+def _small_net() -> Any:
+    """A skorch net with a small MLP module (784-64-10), as the issue's skorch row uses."""
+    import torch
+    from skorch import NeuralNetClassifier
+
+    module = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    return NeuralNetClassifier(
+        module,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr=0.1,
+        max_epochs=2,
+        batch_size=64,
+        train_split=None,
+        verbose=0,
+    )
+
+
+def _torch_step(net: Any, X: np.ndarray, y: np.ndarray, rate: float) -> None:
+    import torch
+
+    X_t = torch.as_tensor(X, dtype=torch.float32)
+    y_t = torch.as_tensor(y, dtype=torch.int64)
+    module = net.module_
+    module.eval()
+    optimizer = torch.optim.SGD(module.parameters(), lr=rate)
+    optimizer.zero_grad(set_to_none=True)
+    loss = net.get_loss(net.infer(X_t), y_t, X=X_t, training=True)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    module.train()
 
 
 def _step_speed(X: np.ndarray, y: np.ndarray, n: int) -> tuple[float, float]:
@@ -207,6 +243,8 @@ def main(argv: list[str] | None = None) -> None:
         ),
         "MLPClassifier((64,))": Requests(MLPClassifier((64,), max_iter=5, random_state=0), X, y),
     }
+    if X.shape[1] == 784:  # the net's module takes MNIST rows
+        backends["skorch, MLP 784-64-10"] = Requests(_small_net(), X.astype(np.float32), y)
     ratios: dict[str, list[float]] = {}
     extra: dict[str, list[float]] = {}
 

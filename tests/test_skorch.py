@@ -542,3 +542,37 @@ def test_sample_weights_are_refused_with_the_reason(digits):
     with pytest.raises(TypeError, match="weight the rows in your criterion"):
         clf.partial_fit(X[:5], y[:5], sample_weight=np.ones(5))
     assert state_bytes(clf) == before
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"module__dropout": 0.5, "module__batchnorm": True}, {"predict_nonlinearity": None}],
+    ids=["plain", "dropout-batchnorm", "no-nonlinearity"],
+)
+def test_the_forward_pass_gives_the_nets_own_probabilities(digits, settings):
+    torch.manual_seed(0)
+    net = make_net(max_epochs=2, **settings)
+    clf = UnlearnableClassifier(net, random_state=0).fit(digits.X_train, digits.y_train)
+    module = clf.estimator_.module_
+    module.train()  # as after training: the fast path must not leave it in eval mode
+    rows = digits.X_train[:5].astype(np.float32)
+    fast = clf._adapter().predict_proba(rows)  # one batch: the module's forward pass
+    assert module.training
+    np.testing.assert_allclose(fast, clf.estimator_.predict_proba(rows), rtol=1e-6, atol=1e-7)
+    many = digits.X_train[:200]  # more than a batch: through the net's DataLoader
+    np.testing.assert_allclose(
+        clf.predict_proba(many), clf.estimator_.predict_proba(many.astype(np.float32)), atol=1e-7
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "finite"), [(np.nan, False), (np.inf, False), (-np.inf, False), (3e38, True)]
+)
+def test_the_finiteness_check_finds_one_bad_weight_and_passes_huge_finite_ones(
+    fitted, value, finite
+):
+    net = copy.deepcopy(fitted.estimator_)
+    with torch.no_grad():
+        weight = net.module_.layers[0].weight
+        weight[0, :2] = float(value)  # two huge values: their float32 sum would overflow
+    assert SkorchAdapter(net, fitted.classes_).finite() is finite
