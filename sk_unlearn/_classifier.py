@@ -86,6 +86,8 @@ from ._transaction import Transaction
 from .metrics import class_probabilities
 
 _LOCKED_STATE = "_state_pickled_under_lock"
+#: Beside it: the large arrays that state refers to, copied under the lock.
+_ARRAYS = "_arrays_copied_under_lock"
 
 
 def _generator(random_state: int | np.random.RandomState | None) -> np.random.Generator:
@@ -1282,7 +1284,10 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # pickle walks the returned state only after this method (and the lock)
         # has returned, while another thread's forget may be changing the model,
         # the rows and the ledger in place: serialise it here, under the lock.
-        return {_LOCKED_STATE: pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)}
+        # Large arrays (the retained rows) travel beside those bytes, copied now, so
+        # that loading builds them once.
+        data, arrays = _safe_pickle.nested_dumps(state)
+        return {_LOCKED_STATE: data, _ARRAYS: arrays} if arrays else {_LOCKED_STATE: data}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> UnlearnableClassifier:
         """A copy, as pickling makes it; with ``rows_path``, one whose rows are in memory only
@@ -1294,7 +1299,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if _LOCKED_STATE in state:
-            state = _safe_pickle.nested_loads(state[_LOCKED_STATE])
+            state = _safe_pickle.nested_loads(state[_LOCKED_STATE], state.get(_ARRAYS, ()))
         super().__setstate__(upgrade(state))
 
     # ------------------------------------------------------------ predicting

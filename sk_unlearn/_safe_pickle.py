@@ -28,7 +28,10 @@ from __future__ import annotations
 import contextvars
 import io
 import pickle
+from collections.abc import Sequence
 from typing import IO, Any
+
+import numpy as np
 
 #: Packages whose classes a file may name.
 _CLASS_PACKAGES = ("sklearn", "sk_unlearn", "numpy.random")
@@ -111,8 +114,63 @@ def load(file: IO[bytes]) -> Any:
         _restricted.reset(token)
 
 
-def nested_loads(data: bytes) -> Any:
-    """``pickle.loads`` for a pickle inside a pickle: restricted if the outer load is."""
-    if _restricted.get():
-        return _Unpickler(io.BytesIO(data)).load()
-    return pickle.loads(data)
+#: Arrays at least this large travel beside a nested pickle, not inside it.
+OUT_OF_BAND_BYTES = 1 << 20
+
+
+class _OutOfBandPickler(pickle.Pickler):
+    """A pickler that leaves large numeric arrays out, as copies in :attr:`arrays`."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.arrays: list[np.ndarray] = []
+
+    def persistent_id(self, obj: Any) -> Any:
+        if (
+            type(obj) is np.ndarray
+            and obj.dtype.kind in "biufc"
+            and obj.nbytes >= OUT_OF_BAND_BYTES
+        ):
+            self.arrays.append(np.array(obj, copy=True))  # taken now: the state as of now
+            return ("array", len(self.arrays) - 1)
+        return None
+
+
+def nested_dumps(obj: Any) -> tuple[bytes, list[np.ndarray]]:
+    """``obj`` pickled, its large numeric arrays left out as copies.
+
+    For state serialised under a lock (the arrays are copied then, so the
+    result is the state as of the call) whose outer pickle should carry the
+    arrays itself: loading then builds each array once, instead of once as
+    bytes inside bytes and again from them.
+    """
+    buffer = io.BytesIO()
+    pickler = _OutOfBandPickler(buffer)
+    pickler.dump(obj)
+    return buffer.getvalue(), pickler.arrays
+
+
+def _array_loader(cls: type[pickle.Unpickler], arrays: Sequence[np.ndarray]) -> Any:
+    """An unpickler of ``cls`` that resolves :func:`nested_dumps`'s references to ``arrays``."""
+
+    class Loader(cls):  # type: ignore[misc, valid-type]
+        def persistent_load(self, pid: Any) -> Any:
+            if (
+                isinstance(pid, tuple)
+                and len(pid) == 2
+                and pid[0] == "array"
+                and isinstance(pid[1], int)
+                and 0 <= pid[1] < len(arrays)
+                and type(arrays[pid[1]]) is np.ndarray
+            ):
+                return arrays[pid[1]]
+            raise UnsafePickleError(f"The file refers to an unknown object {pid!r}.")
+
+    return Loader
+
+
+def nested_loads(data: bytes, arrays: Sequence[np.ndarray] = ()) -> Any:
+    """``pickle.loads`` for a pickle inside a pickle (arrays out of band: see
+    :func:`nested_dumps`): restricted if the outer load is."""
+    base = _Unpickler if _restricted.get() else pickle.Unpickler
+    return _array_loader(base, arrays)(io.BytesIO(data)).load()

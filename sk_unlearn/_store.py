@@ -16,11 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._digest_index import DigestIndex
 from ._keys import row_bytes
 from ._mapped_rows import MappedRows
 from ._row_file import RowFile, RowStoreMismatchError
@@ -81,6 +82,27 @@ def row_digests(X: Any) -> list[bytes]:
         block = np.ascontiguousarray(block, dtype=np.float64).reshape(len(block), -1) + 0.0
         out.extend(hashlib.sha256(r.tobytes()).digest() for r in block)
     return out
+
+
+#: Bytes of a row digest (SHA-256).
+_DIGEST_BYTES = 32
+
+
+def _label_keys(y: Any) -> list[Hashable]:
+    """:func:`label_key` of every label (``tolist`` where the dtype is not object: the same
+    plain Python values, without a call per label)."""
+    y = np.asarray(y)
+    if y.dtype != object:
+        return y.tolist()  # type: ignore[no-any-return]
+    return [label_key(label) for label in y]
+
+
+def _grouped(labels: Sequence[Hashable]) -> list[tuple[Hashable, np.ndarray]]:
+    """Each distinct label (in order of first appearance) with the offsets that have it."""
+    groups: dict[Hashable, list[int]] = {}
+    for offset, label in enumerate(labels):
+        groups.setdefault(label, []).append(offset)
+    return [(label, np.asarray(offsets, dtype=np.intp)) for label, offsets in groups.items()]
 
 
 def label_key(value: Any) -> Hashable:
@@ -153,7 +175,7 @@ class RowStore:
         self._y = np.empty(0, dtype=label_dtype)
         self._digest: list[bytes | None] = []
         self._n = 0
-        self._by_hash: dict[bytes, list[int]] = {}
+        self._by_hash = DigestIndex()
         self._by_class: dict[Hashable, list[int]] = {}
         self._class_slot = np.zeros(0, dtype=np.intp)
         # Insertion sequence numbers: swap-remove reorders the slots, but
@@ -258,6 +280,7 @@ class RowStore:
         w[: self._n] = self._w[: self._n]
         self._X, self._y, self._class_slot, self._seq, self._w = X, y, slot, seq, w
         self._digest.extend([None] * (new_capacity - len(self._digest)))
+        self._by_hash.reserve(new_capacity)
         self._subject.extend([None] * (new_capacity - len(self._subject)))
 
     def subject_digest(self, subject: bytes) -> bytes:
@@ -292,7 +315,7 @@ class RowStore:
         if sp.issparse(X) and not self.sparse:  # a sparse batch for a dense store
             X = X.toarray()
         digests = row_digests(X)
-        labels = [label_key(label) for label in y]
+        labels = _label_keys(y)
         owners: list[bytes | None] = (
             [None] * len(digests)
             if subjects is None
@@ -317,20 +340,23 @@ class RowStore:
             self._weighted = self._weighted or sample_weight is not None
             self._seq[start : start + n_new] = np.arange(self._next_seq, self._next_seq + n_new)
             self._next_seq += n_new
-            for offset, (d, label, owner) in enumerate(zip(digests, labels, owners)):
-                position = start + offset
-                self._n = position + 1  # first, so that undo sees every row it touched
-                self._digest[position] = d
-                self._by_hash.setdefault(d, []).append(position)
-                self._subject[position] = owner
+            # The rows' index entries, a batch at a time. _n first, so that undo
+            # (which takes out whatever entries exist) sees every row this touches.
+            self._n = start + n_new
+            self._digest[start : start + n_new] = digests
+            self._by_hash.add_new(digests, start)
+            self._subject[start : start + n_new] = owners
+            for offset, owner in enumerate(owners):
                 if owner is not None:
-                    self._by_subject.setdefault(owner, []).append(position)
+                    self._by_subject.setdefault(owner, []).append(start + offset)
+            for label, offsets in _grouped(labels):
                 if label not in self._by_class:
                     journal.entries[3].append(label)  # a class this add introduced
                     self._by_class[label] = []
                 members = self._by_class[label]
-                self._class_slot[position] = len(members)
-                members.append(position)
+                positions = start + offsets
+                self._class_slot[positions] = len(members) + np.arange(len(offsets))
+                members.extend(positions.tolist())
             if self._file is not None:
                 self._write_rows(start, start + n_new)
                 journal.written = True
@@ -347,9 +373,8 @@ class RowStore:
             self._file.delete(self._seq[n_before : self._n])
         for position in range(self._n - 1, n_before - 1, -1):
             d = self._digest[position]
-            hash_list = self._by_hash.get(d) if d is not None else None
-            if hash_list and hash_list[-1] == position:
-                hash_list.pop()  # an emptied list stays: see settle()
+            if d is not None:
+                self._by_hash.discard(d, position)
             owner = self._subject[position]
             owned = self._by_subject.get(owner) if owner is not None else None
             if owned and owned[-1] == position:
@@ -385,7 +410,7 @@ class RowStore:
 
         def matching(i: int) -> list[int]:
             row = dense_row(X, i)
-            candidates = self._by_hash.get(row_digest(row), [])
+            candidates = self._by_hash.positions(row_digest(row))
             # Compare values too: a digest match alone could be a collision.
             return [p for p in candidates if np.array_equal(self._X[p], row.astype(self._X.dtype))]
 
@@ -425,7 +450,7 @@ class RowStore:
         found = np.zeros(X.shape[0], dtype=bool)
         for i in range(X.shape[0]):
             row = dense_row(X, i)
-            candidates = self._by_hash.get(row_digest(row), [])
+            candidates = self._by_hash.positions(row_digest(row))
             found[i] = any(
                 np.array_equal(self._X[p], row.astype(self._X.dtype)) for p in candidates
             )
@@ -450,7 +475,7 @@ class RowStore:
                 "row; this model cannot serve it. Nothing was changed."
             )
 
-        return self._claim(lambda i: list(self._by_hash.get(digests[i], [])), y, explain)
+        return self._claim(lambda i: self._by_hash.positions(digests[i]), y, explain)
 
     def locate_keyed(
         self,
@@ -500,8 +525,11 @@ class RowStore:
             same_label = [p for p in free if label_key(self._y[p]) == label_key(label)]
             if not same_label:
                 raise UnknownRowError(explain(i, label, found, free))
-            claimed.add(same_label[0])
-            positions.append(same_label[0])
+            # Of identical rows, the one learned first: a rule that does not depend on
+            # the order the index lists them in (which a pickle round trip rebuilds).
+            chosen = min(same_label, key=lambda p: self._seq[p])
+            claimed.add(chosen)
+            positions.append(chosen)
         return positions
 
     def _explain_miss(
@@ -592,17 +620,15 @@ class RowStore:
     def _erase_one(self, p: int) -> tuple[Any, ...]:
         last = self._n - 1
         d, label = self.digest(p), label_key(self._y[p])
-        hash_list = self._by_hash[d]
-        k = hash_list.index(p)
         slot = int(self._class_slot[p])
         owner = self._subject[p]
         owned = self._by_subject[owner] if owner is not None else []
         k_owner = owned.index(p) if owner is not None else -1
         saved = (
-            p, self._row_copy(p), self._y[p], self._seq[p], d, label, k, slot, owner, k_owner,
+            p, self._row_copy(p), self._y[p], self._seq[p], d, label, slot, owner, k_owner,
             self._w[p],
         )  # fmt: skip
-        del hash_list[k]  # an emptied list stays until settle(), so undo keeps dict order
+        self._by_hash.remove(d, p)
         if owner is not None:
             del owned[k_owner]
         self._remove_from_class(label, p)
@@ -617,7 +643,7 @@ class RowStore:
 
     def _unerase_one(self, saved: tuple[Any, ...]) -> None:
         """Exactly undo one :meth:`_erase_one`, the last one done."""
-        p, row, label_value, seq, d, label, k, slot, owner, k_owner, weight = saved
+        p, row, label_value, seq, d, label, slot, owner, k_owner, weight = saved
         last = self._n
         if p != last:  # the row now at p came from last: move it back
             self._move(p, last)
@@ -626,7 +652,7 @@ class RowStore:
         self._w[p] = weight
         self._seq[p] = seq
         self._digest[p] = d
-        self._by_hash.setdefault(d, []).insert(k, p)
+        self._by_hash.add(d, p)
         self._subject[p] = owner
         if owner is not None:
             self._by_subject.setdefault(owner, []).insert(k_owner, p)
@@ -649,8 +675,7 @@ class RowStore:
         self._w[target] = self._w[source]
         self._seq[target] = self._seq[source]
         self._digest[target] = digest
-        hashes = self._by_hash[digest]
-        hashes[hashes.index(source)] = target
+        self._by_hash.move(digest, source, target)
         owner = self._subject[source]
         self._subject[target] = owner
         if owner is not None:
@@ -707,17 +732,15 @@ class RowStore:
     def settle(self, journal: Journal) -> None:
         """Make the change of ``journal`` final: it can no longer be undone.
 
-        Drops the journal's copies of erased rows and the digest entries the
-        change left empty (kept until now so that an undo restores the index
-        exactly, order included).
+        Drops the journal's copies of erased rows and the data-subject entries
+        the change left empty (kept until now so that an undo restores that
+        index exactly, order included).
         """
         if journal.kind == "add" and self._mapped is not None:
             self._mapped.release_others()  # the files the store outgrew
         if journal.kind == "erase":
             for saved in journal.entries:
-                digest, owner = saved[4], saved[8]
-                if not self._by_hash.get(digest, True):
-                    del self._by_hash[digest]
+                owner = saved[7]
                 if owner is not None and not self._by_subject.get(owner, True):
                     del self._by_subject[owner]
         journal.entries = []
@@ -725,14 +748,20 @@ class RowStore:
     # ---------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
         # Keep only live rows: spare capacity is zeros, but need not travel.
+        # The indexes travel compact and are rebuilt on load: the digests as one
+        # bytes string, the class members as arrays (no per-row Python objects to
+        # unpickle), the digest index not at all (DigestIndex.build).
         state = self.__dict__.copy()
-        state["_by_hash"] = {d: p for d, p in self._by_hash.items() if p}
         n = self._n
+        state["_by_hash"] = None
+        state["_digest"] = b"".join(self._digest[:n])  # type: ignore[arg-type]
+        state["_by_class"] = {
+            c: np.asarray(members, dtype=np.int64) for c, members in self._by_class.items()
+        }
         state["_y"] = self._y[:n].copy()
         state["_class_slot"] = self._class_slot[:n].copy()
         state["_seq"] = self._seq[:n].copy()
         state["_w"] = self._w[:n].copy()
-        state["_digest"] = self._digest[:n]
         state["_subject"] = self._subject[:n]
         state["_by_subject"] = {s: p for s, p in self._by_subject.items() if p}
         in_memory_copy = _IN_MEMORY_COPY.get()
@@ -751,6 +780,12 @@ class RowStore:
         layout = state.pop("_row_layout", None)
         mapped_layout = state.pop("_mapped_layout", None)
         self.__dict__.update(state)
+        if isinstance(state["_digest"], bytes):  # compact indexes
+            blob = state["_digest"]
+            self._digest = [blob[i : i + _DIGEST_BYTES] for i in range(0, len(blob), _DIGEST_BYTES)]
+            self._by_class = {c: members.tolist() for c, members in state["_by_class"].items()}
+        # (A store pickled before them has its digests as a list and a dict of lists.)
+        self._by_hash = DigestIndex.build(cast("list[bytes]", self._digest), len(self._digest))
         self.__dict__.setdefault("_file", None)
         self.__dict__.setdefault("_mapped", None)
         if layout is not None:

@@ -20,7 +20,7 @@ def _store(X, y):
 def _consistent(store: RowStore) -> None:
     """Every index agrees with the arrays."""
     n = len(store)
-    assert sorted(p for ps in store._by_hash.values() for p in ps) == list(range(n))
+    assert sorted(p for _, ps in store._by_hash.items() for p in ps) == list(range(n))
     for d, ps in store._by_hash.items():
         for p in ps:
             assert row_digest(store.X[p]) == d == store.digest(p)
