@@ -17,12 +17,15 @@ the median ratio over rounds and its range):
 * **bulk**: one ``forget`` call of ``--bulk`` rows against as many one-row
   calls (SGD, batch step).
 * **fit**: the wrapper's ``fit`` against the raw estimator's on
-  ``--fit-rows`` x 100 rows.
+  ``--fit-rows`` x 100 rows (``SGDClassifier``'s defaults).
 * **load**: unpickling a fitted wrapper against unpickling the raw estimator
   plus ``X`` and ``y`` (one pickle each).
+* **scaling**: a one-row request (batch step) to a model of ``--scale-rows``
+  LARGE training rows against one of SMALL rows.
 
     python benchmarks/bench_overhead.py [--repeats 3] [--requests 200]
-        [--bulk 1000] [--fit-rows 200000] [--data PATH|digits]
+        [--bulk 1000] [--fit-rows 1000000] [--scale-rows 10000 1000000]
+        [--data PATH|digits]
 
 MNIST rows (``../shared/data/mnist.npz``, or the digits) for the requests; synthetic rows
 for fit and load. Writes ``benchmarks/results/overhead.md`` unless ``--out``
@@ -200,12 +203,17 @@ def _bulk(X: np.ndarray, y: np.ndarray, n_rows: int) -> tuple[float, float]:
     return bulk, single
 
 
-def _fit_and_load(n_rows: int) -> tuple[float, float, float, float]:
-    """Seconds of the wrapper's and the raw fit, and of loading each pickle."""
-    rng = np.random.default_rng(2)
+def _synthetic(n_rows: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_rows, 100))
-    y = (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
-    raw = SGDClassifier(loss="log_loss", max_iter=3, tol=None, random_state=0)
+    return X, (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
+
+
+def _fit_and_load(n_rows: int) -> tuple[float, float, float, float]:
+    """Seconds of the wrapper's and the raw fit (``SGDClassifier``'s defaults), and of
+    loading each pickle."""
+    X, y = _synthetic(n_rows)
+    raw = SGDClassifier(loss="log_loss", random_state=0)
     wrapper = UnlearnableClassifier(copy.deepcopy(raw), random_state=0)
     fit_raw = _clock(lambda: raw.fit(X, y))
     fit_wrapper = _clock(lambda: wrapper.fit(X, y))
@@ -216,12 +224,37 @@ def _fit_and_load(n_rows: int) -> tuple[float, float, float, float]:
     return fit_wrapper, fit_raw, load_wrapper, load_raw
 
 
+def _scaling(small: int, large: int, n: int) -> tuple[float, float]:
+    """Median seconds of a one-row forget (batch step) with ``small`` and ``large``
+    training rows, interleaved."""
+
+    def fitted(n_rows: int) -> tuple[UnlearnableClassifier, np.ndarray, np.ndarray]:
+        X, y = _synthetic(n_rows, seed=3)
+        clf = UnlearnableClassifier(
+            SGDClassifier(loss="log_loss", max_iter=1, tol=None, random_state=0),
+            unlearning_optimizer="sgd",
+            relabel="uniform",
+            random_state=0,
+        )
+        return clf.fit(X, y), X, y
+
+    models = [fitted(small), fitted(large)]
+    times: list[list[float]] = [[], []]
+    for i in range(n):
+        for k, (clf, X, y) in enumerate(models):
+            times[k].append(_clock(clf.forget, X[i : i + 1], y[i : i + 1]))
+    return float(np.median(times[0])), float(np.median(times[1]))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200, help="one-row requests per round")
     parser.add_argument("--bulk", type=int, default=1000)
-    parser.add_argument("--fit-rows", type=int, default=200_000)
+    parser.add_argument("--fit-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--scale-rows", type=int, nargs=2, default=[10_000, 1_000_000], metavar=("SMALL", "LARGE")
+    )
     parser.add_argument("--data", default=str(MNIST), help="mnist.npz, or 'digits'")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -272,6 +305,9 @@ def main(argv: list[str] | None = None) -> None:
         ratios.setdefault("load of a pickled wrapper / raw estimator + X + y", []).append(
             load_w / load_r
         )
+        small, large = _scaling(args.scale_rows[0], args.scale_rows[1], args.requests)
+        name = f"one-row forget at {args.scale_rows[1]} / at {args.scale_rows[0]} training rows"
+        ratios.setdefault(name, []).append(large / small)
 
     rows = ["| measure | median ratio | range over rounds | extra µs per request (median) |"]
     rows.append("| --- | ---: | ---: | ---: |")
@@ -290,8 +326,9 @@ def main(argv: list[str] | None = None) -> None:
             f"Requests: {what}; {args.requests} one-row requests per "
             f"backend and round, relabel='uniform', {N_RELABELS} copies + {N_REPLAY} replayed "
             f"rows; {args.repeats} rounds",
-            f"Fit and load: {args.fit_rows} synthetic rows x 100, "
-            "SGDClassifier(max_iter=3, tol=None)",
+            f"Fit and load: {args.fit_rows} synthetic rows x 100, SGDClassifier(loss='log_loss') "
+            "with its defaults; scaling: one-row requests (batch step) against models of "
+            f"{args.scale_rows[0]} and {args.scale_rows[1]} synthetic rows x 100",
         ],
     )
     write_report([*lines, "", table], args.out)

@@ -82,6 +82,27 @@ def unsupported(estimator: Any) -> str | None:
     return None
 
 
+def current_rate(estimator: Any) -> float:
+    """The step size the estimator's own schedule would take on its next row.
+
+    As scikit-learn's ``_plain_sgd`` computes it from ``t_``: ``eta0`` for the
+    ``"constant"`` and ``"adaptive"`` schedules (the latter's reductions are
+    not kept between calls), ``eta0 / t_ ** power_t`` for ``"invscaling"``,
+    ``1 / (alpha * (t0 + t_ - 1))`` for ``"optimal"``, with ``t0`` from the
+    typical weight ``(1 / sqrt(alpha)) ** 0.5`` as scikit-learn derives it.
+    """
+    schedule, t = estimator.learning_rate, float(estimator.t_)
+    if schedule == "optimal":
+        alpha = float(estimator.alpha)
+        typical = np.sqrt(1.0 / np.sqrt(alpha))
+        slope = float(DLOSS[estimator.loss](np.array([-typical]), np.array([1.0]))[0])
+        initial = typical / max(1.0, slope)
+        return 1.0 / (alpha * (1.0 / (initial * alpha) + t - 1.0))
+    if schedule == "invscaling":
+        return float(estimator.eta0) / t ** float(estimator.power_t)
+    return float(estimator.eta0)
+
+
 def class_weights(estimator: Any, classes: np.ndarray) -> np.ndarray:
     """The weight of each class's rows, from ``class_weight`` (a dict or None) as
     ``partial_fit`` takes it."""

@@ -246,11 +246,11 @@ def test_bench_overhead_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     bench = _load_bench("bench_overhead")
     out = tmp_path / "overhead.md"
     argv = ["--data", "digits", "--repeats", "1", "--requests", "3", "--bulk", "5"]
-    bench.main([*argv, "--fit-rows", "500", "--out", str(out)])
+    bench.main([*argv, "--fit-rows", "500", "--scale-rows", "300", "600", "--out", str(out)])
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
     ratios = re.findall(r"\| (\d+\.\d+)x \|", text)
-    assert len(ratios) == 7 and all(float(r) > 0 for r in ratios)
+    assert len(ratios) == 8 and all(float(r) > 0 for r in ratios)
     assert "| one-row forget / by hand, SGD, batch step |" in text
 
 

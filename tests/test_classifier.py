@@ -144,7 +144,12 @@ def test_same_random_state_gives_same_model(digits):
 # --------------------------------------------------------------------- rates
 def test_sgd_step_runs_at_the_unlearning_rate_and_restores_settings(digits, recorded_batches):
     est = SGDClassifier(loss="log_loss", learning_rate="optimal", random_state=0)
-    clf = UnlearnableClassifier(est, unlearning_rate=0.05, random_state=0)
+    clf = UnlearnableClassifier(
+        est,
+        unlearning_rate=0.05,
+        unlearning_optimizer=None,
+        random_state=0,  # partial_fit
+    )
     clf.fit(digits.X_train, digits.y_train)
     inner = clf.estimator_
     before = {k: getattr(inner, k) for k in ("learning_rate", "eta0", "t_", "n_iter_")}

@@ -18,6 +18,7 @@ from sklearn.neural_network import MLPClassifier
 
 from sk_unlearn import UnlearnableClassifier
 from sk_unlearn._backends import adapter_for
+from sk_unlearn._linear_step import batch_step
 from sk_unlearn._relabel import (
     boundary_labels,
     complementary_labels,
@@ -213,13 +214,18 @@ def test_soft_passes_the_renormalised_probabilities_as_sample_weight(
     np.testing.assert_allclose(weights.sum(), 9 + 5)
 
 
-def test_soft_step_equals_a_weighted_partial_fit(digits, recorded_batches):
-    clf = _fitted(SGDClassifier(loss="log_loss", random_state=0), digits, relabel="soft")
+@pytest.mark.parametrize("optimizer", [None, "sgd"], ids=["partial-fit", "batch-step"])
+def test_soft_step_equals_a_weighted_step_by_hand(digits, recorded_batches, optimizer):
+    est = SGDClassifier(loss="log_loss", random_state=0)
+    clf = _fitted(est, digits, relabel="soft", unlearning_optimizer=optimizer)
     manual = copy.deepcopy(clf.estimator_)
     clf.forget(digits.X_train[:1], digits.y_train[:1])
     Xb, yb, rate, weights = recorded_batches[0]
-    manual.set_params(learning_rate="constant", eta0=rate)
-    manual.partial_fit(Xb, yb, sample_weight=weights)
+    if optimizer is None:
+        manual.set_params(learning_rate="constant", eta0=rate)
+        manual.partial_fit(Xb, yb, sample_weight=weights)
+    else:
+        batch_step(manual, Xb, yb, rate, weights)
     np.testing.assert_allclose(clf.estimator_.coef_, manual.coef_)
 
 
