@@ -109,8 +109,9 @@ class SGDAdapter(EstimatorAdapter):
     def __init__(
         self, estimator: Any, classes: np.ndarray | None = None, unlearning_optimizer: Any = None
     ) -> None:
-        self._auto = isinstance(unlearning_optimizer, str) and unlearning_optimizer == "auto"
-        super().__init__(estimator, classes, unlearning_optimizer)
+        super().__init__(estimator, classes)
+        # "auto" is kept as given and resolved per step (see _batch_step): it depends on the rate.
+        self.unlearning_optimizer = unlearning_optimizer
 
     def auto_unlearning_optimizer(self) -> str | None:
         """``"sgd"``, the batch step, where it applies (else None: ``partial_fit``).
@@ -129,12 +130,15 @@ class SGDAdapter(EstimatorAdapter):
 
     def _batch_step(self, rate: float | None) -> bool:
         """Whether a step at ``rate`` is the batch step (else ``partial_fit``)."""
-        return self.unlearning_optimizer == "sgd" and not (self._auto and rate is None)
+        spec = self.unlearning_optimizer
+        if isinstance(spec, str) and spec == "auto":
+            return rate is not None and self.auto_unlearning_optimizer() == "sgd"
+        return isinstance(spec, str) and spec == "sgd"
 
     def check_unlearning_optimizer(self) -> None:
         """Accept None (``partial_fit``) and ``"sgd"`` (one step on the batch) where it applies."""
-        if self.unlearning_optimizer is None:
-            return
+        if self.unlearning_optimizer is None or self.unlearning_optimizer == "auto":
+            return  # "auto" falls back to partial_fit where the batch step does not apply
         if self.unlearning_optimizer != "sgd":
             raise ValueError(
                 f"unlearning_optimizer={self.unlearning_optimizer!r}: "
@@ -175,7 +179,8 @@ class SGDAdapter(EstimatorAdapter):
         ``partial_fit``), copies of ``coef_`` and ``intercept_``, all it changes; else a
         deep copy of the estimator."""
         est = self.estimator
-        if scope == STEP and self.unlearning_optimizer == "sgd" and not self._auto:
+        explicit = isinstance(self.unlearning_optimizer, str) and self.unlearning_optimizer == "sgd"
+        if scope == STEP and explicit:
             return _Weights(est.coef_.copy(), est.intercept_.copy())
         return super().snapshot(scope)
 
