@@ -33,14 +33,16 @@ class SGDAdapter(EstimatorAdapter):
     validation split nor slows down the estimator's later learning.
 
     With ``unlearning_optimizer="sgd"`` (what ``"auto"`` means wherever it
-    applies: every loss but the regression ones, ``average=False``, not a
-    passive-aggressive step) the step is instead one plain SGD step on the
-    whole batch, computed on ``coef_`` and ``intercept_`` with the
-    estimator's loss, penalty and class weights (:mod:`sk_unlearn._linear_step`):
+    applies -- every loss but the regression ones, ``average=False``, not a
+    passive-aggressive step -- and ``unlearning_rate`` is not None) the step
+    is instead one plain SGD step on the whole batch, computed on ``coef_``
+    and ``intercept_`` with the estimator's loss, penalty and class weights
+    (:mod:`sk_unlearn._linear_step`):
     the paper's step, ~28 times faster than ``partial_fit`` on a relabel
     batch, and nothing but ``coef_`` and ``intercept_`` changes (so the
-    rollback snapshot copies only those two). ``unlearning_rate=None`` is then
-    the step size the estimator's schedule would take next.
+    rollback snapshot copies only those two). With an explicit ``"sgd"``,
+    ``unlearning_rate=None`` is the step size the estimator's schedule would
+    take next.
 
     ``PassiveAggressiveClassifier`` is deprecated since scikit-learn 1.8 and
     keeps working here while scikit-learn ships it; its replacement,
