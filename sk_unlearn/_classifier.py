@@ -255,7 +255,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         training). For ``SGDClassifier`` and ``Perceptron``, ``"sgd"`` is one
         plain SGD step on the whole batch computed on ``coef_`` and
         ``intercept_`` (the sum of the rows' gradients, so a rate means the
-        same step size as with ``partial_fit``; ~28 times faster than
+        same step size as with ``partial_fit``; ~30 times faster than
         ``None``, their ``partial_fit``: one epoch of per-sample updates);
         ``"auto"`` is ``"sgd"`` where it applies and ``unlearning_rate`` is
         not None, else ``None``. The other scikit-learn backends accept only

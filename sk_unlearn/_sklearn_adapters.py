@@ -38,7 +38,7 @@ class SGDAdapter(EstimatorAdapter):
     is instead one plain SGD step on the whole batch, computed on ``coef_``
     and ``intercept_`` with the estimator's loss, penalty and class weights
     (:mod:`sk_unlearn._linear_step`):
-    the paper's step, ~28 times faster than ``partial_fit`` on a relabel
+    the paper's step, ~30 times faster than ``partial_fit`` on a relabel
     batch, and nothing but ``coef_`` and ``intercept_`` changes (so the
     rollback snapshot copies only those two). With an explicit ``"sgd"``,
     ``unlearning_rate=None`` is the step size the estimator's schedule would
