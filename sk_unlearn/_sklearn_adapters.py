@@ -120,7 +120,7 @@ class SGDAdapter(EstimatorAdapter):
 
         It forgot as well as ``partial_fit`` at the default rate and at 10x it,
         and a little better at 100x, by the challenge's forgetting quality on
-        MNIST and the digits, at 15% of a retraining's time against 80%
+        MNIST, at 8% of a retraining's time against 80%
         (``benchmarks/results/linear_step.md``). Under ``"auto"``,
         ``unlearning_rate=None`` still steps with ``partial_fit``: at a
         training-sized rate a step on the summed gradient overshoots where
