@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import fail_at_stage
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.naive_bayes import MultinomialNB
@@ -167,17 +168,6 @@ def fresh(originals, tmp_path):
     return make
 
 
-def _fail_at(monkeypatch, stage):
-    original = Transaction.stage
-
-    def stage_that_fails(self, name):
-        if name == stage:
-            raise InjectedFailure(f"injected at {stage}")
-        original(self, name)
-
-    monkeypatch.setattr(Transaction, "stage", stage_that_fails)
-
-
 CASES = [
     (backend, operation, stage)
     for backend in BACKENDS
@@ -194,7 +184,7 @@ def test_a_failure_at_any_stage_changes_nothing(
     method = "auto" if backend == "naive-bayes" and operation != "certify-retrain" else None
     clf = fresh(backend, method)
     before = pickle.dumps(clf)
-    _fail_at(monkeypatch, stage)
+    fail_at_stage(monkeypatch, stage, InjectedFailure)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(InjectedFailure):
@@ -339,7 +329,7 @@ def test_the_second_skorch_module_is_restored_after_a_failed_forget(fresh, digit
         return {k: v.clone() for k, v in net.module2_.state_dict().items()}
 
     before = module2()
-    _fail_at(monkeypatch, "ledger-commit")  # after every step was taken
+    fail_at_stage(monkeypatch, "ledger-commit", InjectedFailure)  # after every step was taken
     with pytest.raises(InjectedFailure):
         clf.forget(digits.X_train[10:13], digits.y_train[10:13])
     for key, value in module2().items():
@@ -358,7 +348,7 @@ def test_a_skorch_net_with_adam_state_is_restored_object_for_object(digits, monk
     clf.forget(digits.X_train[:2], digits.y_train[:2])  # the moments exist now
     assert clf.estimator_.optimizer_.state
     before = pickle.dumps(clf)
-    _fail_at(monkeypatch, "ledger-commit")
+    fail_at_stage(monkeypatch, "ledger-commit", InjectedFailure)
     with pytest.raises(InjectedFailure):
         clf.forget(digits.X_train[10:13], digits.y_train[10:13])
     assert pickle.dumps(clf) == before
