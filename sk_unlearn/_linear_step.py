@@ -147,6 +147,15 @@ def batch_step(
     >>> bool(clf.predict_proba(X[:1])[0, 1] > before)
     True
     """
+    # An absurd rate overflows to inf or NaN here; the wrapper's finiteness check then
+    # rolls the request back with its own error, so numpy need not warn as well.
+    with np.errstate(over="ignore", invalid="ignore"):
+        _step(estimator, X, y, rate, sample_weight)
+
+
+def _step(
+    estimator: Any, X: Any, y: np.ndarray, rate: float, sample_weight: np.ndarray | None
+) -> None:
     coef, intercept = estimator.coef_, estimator.intercept_
     classes = estimator.classes_
     y = np.asarray(y)
