@@ -173,9 +173,12 @@ class RowStore:
             raise ValueError("sparse rows are kept 1-d, in memory or in a row database")
         self._X: Any = SparseRows(0, shape[0], dtype) if sparse else np.zeros((0, *shape), dtype)
         self._y = np.empty(0, dtype=label_dtype)
-        self._digest: list[bytes | None] = []
+        # The row digests and their index; after unpickling, the digests as one bytes
+        # string until first needed (see _materialize).
+        self._digests: list[bytes | None] | None = []
+        self._hash_index: DigestIndex | None = DigestIndex()
+        self._digest_blob: bytes | None = None
         self._n = 0
-        self._by_hash = DigestIndex()
         self._by_class: dict[Hashable, list[int]] = {}
         self._class_slot = np.zeros(0, dtype=np.intp)
         # Insertion sequence numbers: swap-remove reorders the slots, but
@@ -191,6 +194,36 @@ class RowStore:
         self._weighted = False
         self._file = rows_file
         self._mapped = mapped
+
+    # ----------------------------------------------------------------- digests
+    @property
+    def _digest(self) -> list[bytes | None]:
+        """The row digest of every slot (None: a free slot)."""
+        if self._digests is None:
+            self._materialize()
+        assert self._digests is not None
+        return self._digests
+
+    @property
+    def _by_hash(self) -> DigestIndex:
+        """Digest -> positions of the retained rows with it."""
+        if self._hash_index is None:
+            self._materialize()
+        assert self._hash_index is not None
+        return self._hash_index
+
+    def _materialize(self) -> None:
+        """Build the digests and their index from the bytes an unpickled store keeps.
+
+        Loading leaves them as one bytes string, so that a model loads at the speed of its
+        arrays; the first lookup or change builds them, O(n) once (about 0.3 s per million
+        rows).
+        """
+        blob = self._digest_blob or b""
+        digests = [blob[i : i + _DIGEST_BYTES] for i in range(0, len(blob), _DIGEST_BYTES)]
+        self._hash_index = DigestIndex.build(digests, len(digests))
+        self._digests = cast("list[bytes | None]", digests)
+        self._digest_blob = None
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -753,8 +786,9 @@ class RowStore:
         # unpickle), the digest index not at all (DigestIndex.build).
         state = self.__dict__.copy()
         n = self._n
-        state["_by_hash"] = None
-        state["_digest"] = b"".join(self._digest[:n])  # type: ignore[arg-type]
+        if self._digests is not None:  # else: still the bytes it was loaded with
+            state["_digest_blob"] = b"".join(self._digests[:n])  # type: ignore[arg-type]
+        state["_digests"] = state["_hash_index"] = None
         state["_by_class"] = {
             c: np.asarray(members, dtype=np.int64) for c, members in self._by_class.items()
         }
@@ -779,13 +813,16 @@ class RowStore:
     def __setstate__(self, state: dict[str, Any]) -> None:
         layout = state.pop("_row_layout", None)
         mapped_layout = state.pop("_mapped_layout", None)
+        older = state.pop("_digest", None)  # a store pickled before the digests were bytes
+        state.pop("_by_hash", None)
         self.__dict__.update(state)
-        if isinstance(state["_digest"], bytes):  # compact indexes
-            blob = state["_digest"]
-            self._digest = [blob[i : i + _DIGEST_BYTES] for i in range(0, len(blob), _DIGEST_BYTES)]
-            self._by_class = {c: members.tolist() for c, members in state["_by_class"].items()}
-        # (A store pickled before them has its digests as a list and a dict of lists.)
-        self._by_hash = DigestIndex.build(cast("list[bytes]", self._digest), len(self._digest))
+        if older is not None:  # its digests as a list (and its index as a dict of lists)
+            self._digest_blob = older if isinstance(older, bytes) else b"".join(older)
+            self._digests = self._hash_index = None
+        self._by_class = {
+            c: members.tolist() if isinstance(members, np.ndarray) else members
+            for c, members in self._by_class.items()
+        }
         self.__dict__.setdefault("_file", None)
         self.__dict__.setdefault("_mapped", None)
         if layout is not None:
@@ -798,7 +835,7 @@ class RowStore:
             self._check_rows(self._X, self._mapped.current or "")
         if "_subject" not in state:  # a store pickled before data-subject ids
             self._subject_salt = secrets.token_bytes(16)
-            self._subject = [None] * len(self._digest)
+            self._subject = [None] * len(self._seq)
             self._by_subject = {}
         if "_w" not in state:  # a store pickled before sample weights
             self._w = np.ones(len(self._seq), dtype=np.float64)

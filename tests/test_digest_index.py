@@ -93,3 +93,19 @@ def test_a_reference_to_an_array_that_is_not_there_is_refused(large, tmp_path):
     forged = UnlearnableClassifier.__new__(UnlearnableClassifier)
     with pytest.raises(UnsafePickleError, match="unknown object"):
         forged.__setstate__({"_state_pickled_under_lock": nested, "_arrays_copied_under_lock": []})
+
+
+def test_a_loaded_store_builds_its_index_on_first_use_and_repickles_unchanged():
+    X = np.random.default_rng(1).normal(size=(50, 3))
+    store = RowStore(3, np.float64, np.int64)
+    store.add(X, np.arange(50) % 2)
+    loaded = pickle.loads(pickle.dumps(store))
+    assert loaded._hash_index is None  # loaded at the speed of its arrays
+
+    def state(s):
+        return {k: pickle.dumps(v) for k, v in s.__getstate__().items()}
+
+    assert state(loaded) == state(store)  # and written back without building anything
+    assert loaded._hash_index is None
+    assert loaded.locate(X[7:8], [1]) == [7]
+    assert loaded._hash_index is not None and state(loaded) == state(store)
