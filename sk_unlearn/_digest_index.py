@@ -75,9 +75,6 @@ class DigestIndex:
         for digest in self._head:
             yield digest, self.positions(digest)
 
-    def __contains__(self, digest: bytes) -> bool:
-        return digest in self._head
-
     def __len__(self) -> int:
         """Number of distinct digests."""
         return len(self._head)

@@ -30,6 +30,8 @@ import scipy.sparse as sp
 from scipy.special import expit
 from sklearn import linear_model
 
+from . import _linear_scores
+
 #: scikit-learn's intercept decay for sparse rows (``_stochastic_gradient.SPARSE_INTERCEPT_DECAY``).
 SPARSE_INTERCEPT_DECAY = 0.01
 
@@ -162,7 +164,7 @@ def _step(
     n = len(y)
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
     per_class = class_weights(estimator, classes)
-    decision = np.asarray(X @ coef.T) + intercept  # (n_rows, n_models)
+    decision = _linear_scores.decision(estimator, X)  # (n_rows, n_models)
     if len(classes) == 2:  # one model: class 1 against class 0
         positive = (y == classes[1])[:, np.newaxis]
         row_weight = np.where(positive[:, 0], per_class[1], per_class[0]) * weights
