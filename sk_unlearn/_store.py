@@ -216,8 +216,7 @@ class RowStore:
         """Build the digests and their index from the bytes an unpickled store keeps.
 
         Loading leaves them as one bytes string, so that a model loads at the speed of its
-        arrays; the first lookup or change builds them, O(n) once (about 0.3 s per million
-        rows).
+        arrays; the first lookup or change builds them, O(n) once.
         """
         blob = self._digest_blob or b""
         digests = [blob[i : i + _DIGEST_BYTES] for i in range(0, len(blob), _DIGEST_BYTES)]
