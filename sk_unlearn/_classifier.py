@@ -47,7 +47,13 @@ from ._adapter import STEP, TRAINING, EstimatorAdapter, weight_kwargs
 from ._backends import adapter_for
 from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
-from ._keys import deployment_key, keyed_row_hash, keyed_subject_hash, request_digests
+from ._keys import (
+    deployment_key,
+    keyed_row_hash,
+    keyed_subject_hash,
+    request_digests,
+    requests_digests,
+)
 from ._ledger import (
     CertificateRecord,
     DeletionRecord,
@@ -67,6 +73,7 @@ from ._methods import (
     Stop,
     UnlearningMethod,
     method_class,
+    non_finite_model,
 )
 from ._progress import announce, end_stream, progress
 from ._reference import OutOfFoldReference
@@ -1577,6 +1584,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         weights = self._store.weights_at(positions)
         records: list[DeletionRecord] = []
         retrains: list[RetrainRecord] = []
+        pending: list[dict[str, Any]] = []  # served requests whose records are not built yet
+        threshold = retrain_threshold(self.retrain_after, self._n_trained_rows)
         n = len(positions)
         for i in progress(range(n), verbose=self.verbose, owner=self, desc="forget"):
             fields = method.serve(
@@ -1586,19 +1595,32 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 None if stops is None else stops[i],
                 weight=1.0 if weights is None else float(weights[i]),
             )
-            _check_finite(
-                adapter, f"request {i} of the call", X[i : i + 1] if method.takes_steps else None
-            )
+            _check_finite(adapter, f"request {i} of the call", None)
             self._n_since_retrain += 1
+            pending.append(fields)
+            due = threshold is not None and self._n_since_retrain >= threshold
+            if not (due or fields.get("retrain", False)):
+                continue  # no retraining can follow this request: its record can wait
             new, retrains = self._records(
-                method, [fields], requests, positions, first=i, retrains=retrains
+                method, pending, requests, positions, first=i + 1 - len(pending), retrains=retrains
             )
             records += new
-            if new[0].retrained:
+            pending = []
+            if new[-1].retrained:
                 adapter = self._adapter()
                 method.start(adapter, replace(call, dtype=self._train_dtype))
+                threshold = retrain_threshold(self.retrain_after, self._n_trained_rows)
                 if stops is not None:  # the levels are on the new model's scale
                     stops[i + 1 :] = self._stops(reference, X[i + 1 :], y[i + 1 :]) or []
+        if pending:
+            new, retrains = self._records(
+                method, pending, requests, positions, first=n - len(pending), retrains=retrains
+            )
+            records += new
+        # The model the call leaves must predict finite probabilities for its rows (finite
+        # but huge weights overflow there first): one batched prediction at the end, where
+        # a per-request one cost as much as the rest of a small step's bookkeeping.
+        _check_finite(adapter, "the call's requests", X if method.takes_steps else None)
         return records, retrains
 
     def _records(
@@ -1799,11 +1821,7 @@ def _check_finite(adapter: EstimatorAdapter, what: str, rows: np.ndarray | None)
         if not np.isfinite(adapter.class_probabilities(rows)).all():
             broken = "predictions"
     if broken is not None:
-        raise FloatingPointError(
-            f"Serving {what} left the model with non-finite {broken} (NaN or infinity), as a "
-            "step at too large an unlearning_rate does; the call was rolled back and nothing "
-            "changed. Use a smaller unlearning_rate."
-        )
+        raise non_finite_model(what, broken)
 
 
 def _takes_sparse(estimator: Any) -> bool:
@@ -1872,5 +1890,4 @@ def _request_tags(n_requests: int, owners: list[bytes], ticket: str | None) -> l
 
 def _keyed_hashes(X: np.ndarray, y: np.ndarray) -> list[tuple[str, str]]:
     """``(row_hash, label_hash)`` of each request, keyed with the deployment's key."""
-    key = deployment_key()
-    return [request_digests(x, label, key) for x, label in zip(X, y)]
+    return requests_digests(X, y, deployment_key())

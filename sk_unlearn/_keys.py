@@ -27,10 +27,12 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 KEY_ENV = "SK_UNLEARN_LEDGER_KEY"
 KEY_FILE_ENV = "SK_UNLEARN_LEDGER_KEY_FILE"
@@ -132,6 +134,34 @@ def row_bytes(row: Any) -> bytes:
     return np.ascontiguousarray(values).tobytes()
 
 
+#: Rows canonicalised at a time by :func:`canonical_blocks` (dense rows).
+BLOCK_ROWS = 4096
+
+
+def block_rows(sparse: bool, n_features: int) -> int:
+    """Rows per block when rows are handled in dense blocks: at most ~4M values if sparse."""
+    if not sparse:
+        return BLOCK_ROWS
+    return max(1, min(BLOCK_ROWS, (1 << 22) // max(1, n_features)))
+
+
+def canonical_blocks(X: Any) -> Iterator[np.ndarray]:
+    """The rows of ``X`` as :func:`row_bytes` sees them, a block at a time.
+
+    Each block is a fresh C-contiguous float64 array of shape
+    (n_rows_in_block, n_values) with ``-0.0`` as ``0.0``: row ``r`` of it has
+    the bytes ``row_bytes(X[i])``. One conversion per block instead of one per
+    row; sparse rows are densified a bounded block at a time.
+    """
+    step = block_rows(sp.issparse(X), X.shape[1] if X.ndim == 2 else 1)
+    for start in range(0, X.shape[0], step):
+        block = X[start : start + step]
+        if sp.issparse(block):
+            block = block.toarray()
+        # "+ 0.0" makes a fresh array: never write into the caller's X.
+        yield np.ascontiguousarray(block, dtype=np.float64).reshape(len(block), -1) + 0.0
+
+
 def keyed_row_hash(row: Any, key: bytes) -> str:
     """HMAC-SHA256 of a row's values under ``key`` (hex)."""
     return _mac(key, b"row", row_bytes(row))
@@ -155,6 +185,45 @@ def keyed_subject_hash(subject: bytes, key: bytes) -> str:
 def request_digests(row: Any, label: Any, key: bytes) -> tuple[str, str]:
     """``(row_hash, label_hash)`` of a deletion request: how records and ledger lines name it."""
     return keyed_row_hash(row, key), keyed_label_hash(label, key)
+
+
+#: Label types whose equal values always hash alike (the per-call cache of label hashes).
+_CACHED_LABEL_TYPES = (int, str, bool)
+
+
+def requests_digests(X: Any, y: Any, key: bytes) -> list[tuple[str, str]]:
+    """:func:`request_digests` of every request ``(X[i], y[i])`` of a call.
+
+    The same digests, computed for a whole call: rows canonicalised a block
+    at a time (:func:`canonical_blocks`), the row MAC's key schedule done
+    once, each distinct label hashed once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_unlearn._keys import request_digests, requests_digests
+    >>> X, y, key = np.array([[1.0, -0.0], [2.0, 3.0]]), np.array([0, 1]), b"k" * 32
+    >>> requests_digests(X, y, key) == [request_digests(X[i], y[i], key) for i in range(2)]
+    True
+    """
+    base = hmac.new(key, b"row\0", hashlib.sha256)
+    labels: dict[tuple[type, Any], str] = {}  # one hash per distinct label
+    out: list[tuple[str, str]] = []
+    y = list(y)
+    for block in canonical_blocks(X):
+        for row in block:
+            mac = base.copy()
+            mac.update(row.data)
+            label = y[len(out)]
+            plain = label.item() if isinstance(label, np.generic) else label
+            if type(plain) not in _CACHED_LABEL_TYPES:  # floats: 0.0 == -0.0, nan != nan
+                out.append((mac.hexdigest(), keyed_label_hash(plain, key)))
+                continue
+            cached = labels.get((type(plain), plain))
+            if cached is None:
+                cached = labels[type(plain), plain] = keyed_label_hash(plain, key)
+            out.append((mac.hexdigest(), cached))
+    return out
 
 
 def chain_mac(key: bytes, previous: str, content: str) -> str:

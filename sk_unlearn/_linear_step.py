@@ -162,28 +162,31 @@ def _step(
     classes = estimator.classes_
     y = np.asarray(y)
     n = len(y)
-    weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
     per_class = class_weights(estimator, classes)
     decision = _linear_scores.decision(estimator, X)  # (n_rows, n_models)
     if len(classes) == 2:  # one model: class 1 against class 0
         positive = (y == classes[1])[:, np.newaxis]
-        row_weight = np.where(positive[:, 0], per_class[1], per_class[0]) * weights
-        row_weight = row_weight[:, np.newaxis]
+        row_weight = np.where(positive, per_class[1], per_class[0])
     else:  # one-vs-rest: class k against the rest, the rest weighing 1
         positive = y[:, np.newaxis] == classes[np.newaxis, :]
-        row_weight = np.where(positive, per_class[np.newaxis, :], 1.0) * weights[:, np.newaxis]
+        row_weight = np.where(positive, per_class[np.newaxis, :], 1.0)
+    if sample_weight is not None:
+        row_weight *= np.asarray(sample_weight, float)[:, np.newaxis]
     targets = np.where(positive, 1.0, -1.0)
     dloss = DLOSS[estimator.loss](decision, targets) * row_weight  # (n_rows, n_models)
-    gradient = np.asarray(X.T @ dloss).T if sp.issparse(X) else dloss.T @ X
+    # The step's scale goes on the small (n_rows, n_models) factor, and the penalty's
+    # gradient on coef_ in place: two passes over coef_-sized arrays, not five.
+    scaled = rate * dloss
+    step = np.asarray(X.T @ scaled).T if sp.issparse(X) else scaled.T @ X
     penalty = estimator.penalty
     alpha = float(estimator.alpha)
     l1_ratio = {"l1": 1.0, "elasticnet": float(estimator.l1_ratio)}.get(penalty, 0.0)
-    if penalty is not None:
-        gradient = gradient + (n * alpha * (1.0 - l1_ratio)) * coef
-    coef -= (rate * gradient).astype(coef.dtype, copy=False)
+    if penalty is not None and l1_ratio < 1.0:
+        coef *= 1.0 - rate * n * alpha * (1.0 - l1_ratio)
+    coef -= step.astype(coef.dtype, copy=False)
     if penalty is not None and l1_ratio > 0:  # the L1 part: one proximal step
         shrink = rate * n * alpha * l1_ratio
         np.copyto(coef, np.sign(coef) * np.maximum(np.abs(coef) - shrink, 0.0))
     if estimator.fit_intercept:
         decay = SPARSE_INTERCEPT_DECAY if sp.issparse(X) else 1.0
-        intercept -= (rate * decay * dloss.sum(axis=0)).astype(intercept.dtype, copy=False)
+        intercept -= (decay * scaled.sum(axis=0)).astype(intercept.dtype, copy=False)

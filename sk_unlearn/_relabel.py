@@ -291,11 +291,14 @@ def relabel_batch(
     sample_weight : ndarray of shape (n_copies + n_replay,) or None
         None when both weights are None (every row weighs 1).
     """
-    copies = np.broadcast_to(x, (wrong_labels.size, *x.shape))
+    n_copies = wrong_labels.size
     if sp.issparse(replay_X):  # sparse rows: a sparse batch, as the model was trained
+        copies = np.broadcast_to(x, (n_copies, *x.shape))
         X_batch = sp.vstack([sp.csr_matrix(copies), replay_X.astype(x.dtype)], format="csr")
-    else:
-        X_batch = np.concatenate([copies, replay_X.astype(x.dtype, copy=False)])
+    else:  # filled in place: one pass over the batch
+        X_batch = np.empty((n_copies + replay_X.shape[0], *x.shape), dtype=x.dtype)
+        X_batch[:n_copies] = x
+        X_batch[n_copies:] = replay_X
     y_batch = np.concatenate([wrong_labels, replay_y.astype(wrong_labels.dtype, copy=False)])
     if copy_weights is None and replay_weights is None:
         return X_batch, y_batch, None

@@ -22,12 +22,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._digest_index import DigestIndex
-from ._keys import row_bytes
+from ._keys import block_rows, canonical_blocks, row_bytes
 from ._mapped_rows import MappedRows
 from ._row_file import RowFile, RowStoreMismatchError
 from ._sparse_rows import SparseRows
-
-_HASH_CHUNK = 4096
 
 #: While set, a store with a row file pickles as an in-memory store (see in_memory_copies).
 _IN_MEMORY_COPY: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -57,13 +55,6 @@ def row_digest(row: np.ndarray) -> bytes:
     return hashlib.sha256(row_bytes(row)).digest()
 
 
-def _block_rows(sparse: bool, n_features: int) -> int:
-    """Rows per block when rows are handled in dense blocks: at most ~4M values if sparse."""
-    if not sparse:
-        return _HASH_CHUNK
-    return max(1, min(_HASH_CHUNK, (1 << 22) // max(1, n_features)))
-
-
 def dense_row(X: Any, i: int) -> np.ndarray:
     """Row ``i`` of ``X`` as a dense array (one row of a sparse matrix densified)."""
     return np.asarray(X[i].toarray()).ravel() if sp.issparse(X) else X[i]
@@ -72,16 +63,7 @@ def dense_row(X: Any, i: int) -> np.ndarray:
 def row_digests(X: Any) -> list[bytes]:
     """:func:`row_digest` of every row of ``X`` (dense, or sparse: the digest of the dense
     row), hashed in blocks."""
-    out: list[bytes] = []
-    step = _block_rows(sp.issparse(X), X.shape[1] if X.ndim == 2 else 1)
-    for start in range(0, X.shape[0], step):
-        block = X[start : start + step]
-        if sp.issparse(block):
-            block = block.toarray()
-        # "+ 0.0" makes a fresh array: never write into the caller's X.
-        block = np.ascontiguousarray(block, dtype=np.float64).reshape(len(block), -1) + 0.0
-        out.extend(hashlib.sha256(r.tobytes()).digest() for r in block)
-    return out
+    return [hashlib.sha256(r.data).digest() for block in canonical_blocks(X) for r in block]
 
 
 #: Bytes of a row digest (SHA-256).
@@ -440,11 +422,15 @@ class RowStore:
             Naming the first request that matches no unclaimed retained row.
         """
 
+        digests = row_digests(X)  # a block at a time, not a conversion per row
+
         def matching(i: int) -> list[int]:
-            row = dense_row(X, i)
-            candidates = self._by_hash.positions(row_digest(row))
+            candidates = self._by_hash.positions(digests[i])
+            if not candidates:
+                return []
+            row = dense_row(X, i).astype(self._X.dtype, copy=False)
             # Compare values too: a digest match alone could be a collision.
-            return [p for p in candidates if np.array_equal(self._X[p], row.astype(self._X.dtype))]
+            return [p for p in candidates if np.array_equal(self._X[p], row)]
 
         def explain(i: int, label: Hashable, found: list[int], free: list[int]) -> str:
             return self._explain_miss(dense_row(X, i), i, label, found, free)
@@ -554,12 +540,15 @@ class RowStore:
         for i, label in enumerate(y):
             found = matching(i)
             free = [p for p in found if p not in claimed]
-            same_label = [p for p in free if label_key(self._y[p]) == label_key(label)]
+            wanted = label_key(label)
+            same_label = [p for p in free if label_key(self._y[p]) == wanted]
             if not same_label:
                 raise UnknownRowError(explain(i, label, found, free))
             # Of identical rows, the one learned first: a rule that does not depend on
             # the order the index lists them in (which a pickle round trip rebuilds).
-            chosen = min(same_label, key=lambda p: self._seq[p])
+            chosen = same_label[0]
+            if len(same_label) > 1:
+                chosen = min(same_label, key=lambda p: self._seq[p])
             claimed.add(chosen)
             positions.append(chosen)
         return positions
@@ -594,7 +583,7 @@ class RowStore:
         O(len(self) x n_features), in blocks: for explaining a failed lookup only.
         """
         target = np.asarray(row, dtype=np.float64).ravel()
-        step = _block_rows(self.sparse, self._X.shape[1] if self._X.ndim == 2 else 1)
+        step = block_rows(self.sparse, self._X.shape[1] if self._X.ndim == 2 else 1)
         for start in range(0, self._n, step):
             block = self._X[start : min(start + step, self._n)]
             block = block.toarray() if sp.issparse(block) else block

@@ -100,3 +100,69 @@ def test_known_labels_are_found_whatever_the_order_of_the_classes(classes):
     check_known_labels(classes[[1, 2, 0, 1]], classes)
     with pytest.raises(ValueError, match="not among the classes"):
         check_known_labels(np.array([classes[0], 99], dtype=object), classes)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([3, 1, 3, 3, 1, 0, 2]),
+        np.array(["b", "a", "b", "b", "a", "c", "a"], dtype=object),
+        np.array([0.0, -0.0, 0.0, np.nan, np.nan, 1.5, -0.0]),  # equal floats, distinct bytes
+        np.array([True, 1, 1.0, "1", True, 1, 1.0], dtype=object),  # equal under ==
+    ],
+)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_calls_digests_are_the_one_request_digests(labels, sparse, monkeypatch):
+    from sk_unlearn import _keys
+
+    monkeypatch.setattr(_keys, "BLOCK_ROWS", 3)  # rows across several blocks
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(len(labels), 5)).astype(np.float32)
+    X[::2, 1] = -0.0  # -0.0 digests as 0.0
+    X[1:3] = X[0]  # repeated rows
+    X = sp.csr_matrix(X) if sparse else X
+    key = bytes(range(32))
+    one_by_one = [
+        _keys.request_digests(X[i].toarray() if sparse else X[i], labels[i], key)
+        for i in range(len(labels))
+    ]
+    assert _keys.requests_digests(X, labels, key) == one_by_one
+    assert len({label_hash for _, label_hash in one_by_one}) > 1
+
+
+@pytest.mark.parametrize(
+    "relabel, n_rows, where",
+    [("uniform", 1, "the call's requests"), ("soft", 2, "an earlier request of the call")],
+)
+def test_a_call_that_leaves_non_finite_predictions_with_finite_weights_is_rolled_back(
+    data, monkeypatch, relabel, n_rows, where
+):
+    """Checked at the end of the call, or where the next request reads the row's scores."""
+    import pickle
+
+    X, y = data[0] * 256, data[1]  # pixel values 0-256
+    clf = UnlearnableClassifier(
+        SGDClassifier(loss="log_loss", random_state=0),
+        unlearning_optimizer="sgd",
+        relabel=relabel,
+        random_state=0,
+    ).fit(X, y)
+    before = pickle.dumps(clf)
+    adapter_type = type(clf._adapter())
+    real_step = adapter_type.forget_step
+
+    def huge(self, *args, **kwargs):
+        real_step(self, *args, **kwargs)
+        # Finite weights whose products with the rows' pixels overflow: inf - inf is NaN.
+        self.estimator.coef_[:, 3], self.estimator.coef_[:, 4] = 1e308, -1e308
+
+    rows = np.flatnonzero((X[:, 3] >= 2) & (X[:, 4] >= 2))[:n_rows]
+    assert len(rows) == n_rows
+    monkeypatch.setattr(adapter_type, "forget_step", huge)
+    assert np.isfinite(clf.estimator_.coef_).all()
+    with pytest.raises(
+        FloatingPointError, match=f"{where} left the model with non-finite predictions"
+    ):
+        clf.forget(X[rows], y[rows])
+    monkeypatch.undo()
+    assert pickle.dumps(clf) == before

@@ -8,7 +8,16 @@ estimator, else random relabeling.
 from __future__ import annotations
 
 from .._adapter import EstimatorAdapter
-from ._base import APPROXIMATE, CERTIFIED, EXACT, NO_RELABELING, Call, Stop, UnlearningMethod
+from ._base import (
+    APPROXIMATE,
+    CERTIFIED,
+    EXACT,
+    NO_RELABELING,
+    Call,
+    Stop,
+    UnlearningMethod,
+    non_finite_model,
+)
 from .certified import CertifiedRemoval
 from .exact import ExactRemoval
 from .relabel import RandomRelabeling
@@ -47,4 +56,5 @@ __all__ = [
     "Stop",
     "UnlearningMethod",
     "method_class",
+    "non_finite_model",
 ]

@@ -34,6 +34,16 @@ NO_RELABELING: dict[str, Any] = {
 }
 
 
+def non_finite_model(what: str, broken: str) -> FloatingPointError:
+    """The error for a model that serving ``what`` left with non-finite ``broken``
+    (``"weights"`` or ``"predictions"``); the transaction rolls the call back on it."""
+    return FloatingPointError(
+        f"Serving {what} left the model with non-finite {broken} (NaN or infinity), as a "
+        "step at too large an unlearning_rate does; the call was rolled back and nothing "
+        "changed. Use a smaller unlearning_rate."
+    )
+
+
 @dataclass(frozen=True)
 class Stop:
     """Where calibrated stopping ends one request's steps (raw confidence of its label).

@@ -26,7 +26,7 @@ from .. import _validation
 from .._adapter import STEP, EstimatorAdapter
 from .._forgetting_quality import logit_scaled_confidence
 from .._relabel import STRATEGIES, relabel_batch
-from ._base import APPROXIMATE, Call, Stop, UnlearningMethod
+from ._base import APPROXIMATE, Call, Stop, UnlearningMethod, non_finite_model
 
 #: How often an overshooting step is retried at half the rate before the request stops.
 MAX_HALVINGS = 3
@@ -110,8 +110,17 @@ class RandomRelabeling(UnlearningMethod):
     def copy_labels(
         self, adapter: EstimatorAdapter, x: np.ndarray, label: Any
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The copies' labels and weights (None: all 1), as the strategy says."""
-        scores = adapter.class_scores(x[np.newaxis, :])[0] if self.strategy.needs_scores else None
+        """The copies' labels and weights (None: all 1), as the strategy says.
+
+        Raises ``FloatingPointError`` if the row's scores are NaN or +inf: an
+        earlier request of the call broke the model (the wrapper checks the
+        predictions once per call, at its end).
+        """
+        scores = None
+        if self.strategy.needs_scores:
+            scores = adapter.class_scores(x[np.newaxis, :])[0]
+            if np.isnan(scores).any() or np.isposinf(scores).any():
+                raise non_finite_model("an earlier request of the call", "predictions")
         return self.strategy.choose(
             label, self.call.classes, self.copies, scores, self.call.rng, self.weighted
         )
