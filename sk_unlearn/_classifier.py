@@ -75,6 +75,7 @@ from ._methods import (
     method_class,
     non_finite_model,
 )
+from ._overlap import alongside
 from ._progress import announce, end_stream, progress
 from ._reference import OutOfFoldReference
 from ._relabel import STRATEGIES
@@ -542,11 +543,18 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self._check_rows_path(adapter, X_arr)
             adapter.check_settings()
             tx.stage("apply")
-            adapter.fit(X_arr, y_arr, **weight_kwargs(weights))
             ledger = Ledger(uuid.uuid4().hex)
             store = self._new_store(X_arr, classes, ledger)
+            # The store (a copy of every row, their digests and indexes) is built on a
+            # second thread while the estimator trains: neither reads what the other writes.
+            journal = alongside(
+                lambda: store.add(X_arr, y_arr, subjects, weights),
+                lambda: adapter.fit(X_arr, y_arr, **weight_kwargs(weights)),
+                undo=store.undo,
+            )
+            tx.track_store(store, journal)
             tx.record_fit(ledger, X_arr.shape[0])
-            tx.commit_store(store, lambda: store.add(X_arr, y_arr, subjects, weights))
+            tx.stage("commit")
             previous = getattr(self, "_store", None)
             self._install(estimator, classes, store, ledger)
             tx.on_success(lambda: _release_rows(previous))

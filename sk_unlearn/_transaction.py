@@ -7,7 +7,9 @@ retraining triggered by ``certify`` or ``retrain_after`` -- runs inside one
     validate -> locate -> ledger phase one -> snapshot -> apply
              -> ledger phase two -> commit the store -> bump the version
 
-(an operation without requests skips "locate" and phase one). On any
+(an operation without requests skips "locate" and phase one; ``fit`` builds
+its new store during "apply", on a second thread while the estimator trains,
+and tracks it from there). On any
 exception the transaction puts back everything it was given -- the
 estimator's attribute dictionary as a whole (so attributes set by a failed
 validation, such as ``n_features_in_``, go back too), the wrapped model's
@@ -171,7 +173,11 @@ class Transaction:
     def commit_store(self, store: RowStore, change: Callable[[], Journal]) -> None:
         """Commit the store: run ``change`` (an ``add`` or ``erase``), undone if anything fails."""
         self.stage("commit")
-        journal = change()  # undoes its own partial work if it fails
+        self.track_store(store, change())  # the change undoes its own partial work if it fails
+
+    def track_store(self, store: RowStore, journal: Journal) -> None:
+        """Undo the store change ``journal`` records if anything fails from now on (``fit``
+        builds its new store while the estimator trains, before the ledger's phase two)."""
         self._undo.append(lambda: store.undo(journal))
         self._settle.append(lambda: store.settle(journal))
 

@@ -181,6 +181,48 @@ def test_a_failed_call_leaves_the_files_as_they_were(where, data, monkeypatch, o
     assert where.snapshot() == files_before
 
 
+@pytest.mark.parametrize("failing", ["estimator", "store", "both"])
+@pytest.mark.parametrize("rows", ["in memory", "in files"])
+def test_a_refit_failing_while_the_store_is_built_changes_nothing(
+    where, data, monkeypatch, failing, rows
+):
+    """fit trains the estimator while a second thread builds the new store: a failure on
+    either side (or both) leaves the model and the files of the previous fit as they were."""
+    from sk_unlearn._backends import SGDAdapter
+    from sk_unlearn._store import RowStore
+
+    X, y = data
+    clf = _sgd(where) if rows == "in files" else UnlearnableClassifier(SGDClassifier())
+    clf.fit(X[:200], y[:200])
+    before, files_before = pickle.dumps(clf), where.snapshot() if rows == "in files" else None
+    added = []
+    real_add = RowStore.add
+
+    def add(self, *args, **kwargs):
+        journal = real_add(self, *args, **kwargs)  # the new store is built in full ...
+        added.append(self)
+        if failing in ("store", "both"):
+            self.undo(journal)  # ... and, as a failing add does, taken out again
+            raise MemoryError("no room for the rows")
+        return journal
+
+    def estimator_fit(self, *args, **kwargs):
+        if failing in ("estimator", "both"):
+            raise KeyboardInterrupt("interrupted while training")
+
+    monkeypatch.setattr(RowStore, "add", add)
+    monkeypatch.setattr(SGDAdapter, "fit", estimator_fit)
+    error = MemoryError if failing == "store" else KeyboardInterrupt
+    with pytest.raises(error):
+        clf.fit(X, y)
+    monkeypatch.undo()
+    assert len(added) == 1 and len(added[0]) == 0  # the new store was built, then emptied
+    assert pickle.dumps(clf) == before
+    if rows == "in files":
+        assert where.snapshot() == files_before
+        assert clf.forget(X[:3], y[:3]).n_retained_ == 197  # the old rows still serve
+
+
 def test_a_write_that_fails_changes_nothing(where, data, monkeypatch):
     X, y = data
     clf = _sgd(where).fit(X, y)
