@@ -19,7 +19,9 @@ the median ratio over rounds and its range):
 * **fit**: the wrapper's ``fit`` against the raw estimator's on
   ``--fit-rows`` x 100 rows (``SGDClassifier``'s defaults).
 * **load**: unpickling a fitted wrapper against unpickling the raw estimator
-  plus ``X`` and ``y`` (one pickle each).
+  plus ``X`` and ``y`` (one pickle each; the median of 3 alternating loads per
+  round), and the same load followed by the wrapper's first request, which
+  builds the lookup index a load leaves for first use.
 * **scaling**: a one-row request (batch step) to a model of ``--scale-rows``
   LARGE training rows against one of SMALL rows.
 
@@ -209,9 +211,11 @@ def _synthetic(n_rows: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return X, (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
 
 
-def _fit_and_load(n_rows: int) -> tuple[float, float, float, float]:
-    """Seconds of the wrapper's and the raw fit (``SGDClassifier``'s defaults), and of
-    loading each pickle."""
+def _fit_and_load(n_rows: int, loads: int = 3) -> tuple[float, float, float, float, float]:
+    """Seconds of the wrapper's and the raw fit (``SGDClassifier``'s defaults), of loading
+    each pickle (medians of ``loads`` alternating loads: first-touch page faults make a
+    single load vary up to 2x), and of a wrapper's load followed by its first request
+    (which builds the lookup index the load leaves for first use)."""
     X, y = _synthetic(n_rows)
     raw = SGDClassifier(loss="log_loss", random_state=0)
     wrapper = UnlearnableClassifier(copy.deepcopy(raw), random_state=0)
@@ -219,9 +223,20 @@ def _fit_and_load(n_rows: int) -> tuple[float, float, float, float]:
     fit_wrapper = _clock(lambda: wrapper.fit(X, y))
     raw_blob = pickle.dumps((raw, X, y), protocol=pickle.HIGHEST_PROTOCOL)
     wrapper_blob = pickle.dumps(wrapper, protocol=pickle.HIGHEST_PROTOCOL)
-    load_raw = _clock(lambda: pickle.loads(raw_blob))
-    load_wrapper = _clock(lambda: pickle.loads(wrapper_blob))
-    return fit_wrapper, fit_raw, load_wrapper, load_raw
+    load_raw, load_wrapper, load_and_serve = [], [], []
+    for _ in range(loads):
+        load_raw.append(_clock(lambda: pickle.loads(raw_blob)))
+        load_wrapper.append(_clock(lambda: pickle.loads(wrapper_blob)))
+        start = time.perf_counter()
+        pickle.loads(wrapper_blob).forget(X[:1], y[:1])
+        load_and_serve.append(time.perf_counter() - start)
+    return (
+        fit_wrapper,
+        fit_raw,
+        float(np.median(load_wrapper)),
+        float(np.median(load_raw)),
+        float(np.median(load_and_serve)),
+    )
 
 
 def _scaling(small: int, large: int, n: int) -> tuple[float, float]:
@@ -298,13 +313,16 @@ def main(argv: list[str] | None = None) -> None:
         ratios.setdefault(f"{args.bulk} one-row calls / one call of {args.bulk} rows", []).append(
             single / bulk
         )
-        fit_w, fit_r, load_w, load_r = _fit_and_load(args.fit_rows)
+        fit_w, fit_r, load_w, load_r, load_serve = _fit_and_load(args.fit_rows)
         ratios.setdefault(f"wrapper fit / raw fit, SGD, {args.fit_rows} x 100", []).append(
             fit_w / fit_r
         )
         ratios.setdefault("load of a pickled wrapper / raw estimator + X + y", []).append(
             load_w / load_r
         )
+        ratios.setdefault(
+            "load of a pickled wrapper and its first request / raw estimator + X + y", []
+        ).append(load_serve / load_r)
         small, large = _scaling(args.scale_rows[0], args.scale_rows[1], args.requests)
         name = f"one-row forget at {args.scale_rows[1]} / at {args.scale_rows[0]} training rows"
         ratios.setdefault(name, []).append(large / small)

@@ -250,8 +250,9 @@ def test_bench_overhead_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
     ratios = re.findall(r"\| (\d+\.\d+)x \|", text)
-    assert len(ratios) == 8 and all(float(r) > 0 for r in ratios)
+    assert len(ratios) == 9 and all(float(r) > 0 for r in ratios)
     assert "| one-row forget / by hand, SGD, batch step |" in text
+    assert "| load of a pickled wrapper and its first request / raw estimator + X + y |" in text
 
 
 def test_bench_linear_step_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
