@@ -19,14 +19,16 @@ the median ratio over rounds and its range):
 * **fit**: the wrapper's ``fit`` against the raw estimator's on
   ``--fit-rows`` x 100 rows (``SGDClassifier``'s defaults).
 * **load**: unpickling a fitted wrapper against unpickling the raw estimator
-  plus ``X`` and ``y`` (one pickle each; the median of 3 alternating loads per
-  round), and the same load followed by the wrapper's first request, which
-  builds the lookup index a load leaves for first use.
+  plus ``X`` and ``y`` (one pickle each), and the same load followed by the
+  wrapper's first request, which builds the lookup index a load leaves for
+  first use. Each load runs in a fresh interpreter (the median of 5 per round,
+  alternating): in one process a load reuses the memory the previous one
+  freed and skips the first-touch page faults that dominate loading here.
 * **scaling**: a one-row request (batch step) to a model of ``--scale-rows``
   LARGE training rows against one of SMALL rows.
 
     python benchmarks/bench_overhead.py [--repeats 3] [--requests 200]
-        [--bulk 1000] [--fit-rows 1000000] [--scale-rows 10000 1000000]
+        [--bulk 1000] [--fit-rows 1000000] [--loads 5] [--scale-rows 10000 1000000]
         [--data PATH|digits]
 
 MNIST rows (``../shared/data/mnist.npz``, or the digits) for the requests; synthetic rows
@@ -39,6 +41,9 @@ from __future__ import annotations
 import argparse
 import copy
 import pickle
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -211,32 +216,56 @@ def _synthetic(n_rows: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return X, (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
 
 
+#: Run in a fresh interpreter by :func:`_load_seconds`: time one load (and a first request).
+_LOAD_SCRIPT = """
+import pickle, sys, time
+import numpy as np, sklearn.linear_model, sk_unlearn  # imports are not part of the load
+blob = open(sys.argv[1], "rb").read()
+start = time.perf_counter()
+model = pickle.loads(blob)
+if sys.argv[2] == "forget":
+    X, y = np.load(sys.argv[3]), np.load(sys.argv[4])
+    model.forget(X, y)
+print(time.perf_counter() - start)
+"""
+
+
+def _load_seconds(blob: Path, *first_request: Path) -> float:
+    """Seconds to unpickle ``blob`` (then, given the paths of a row and its label, to
+    forget it) in a fresh interpreter: every load pays the same first-touch page faults,
+    which one process reusing freed memory would not."""
+    action = "forget" if first_request else "load"
+    command = [sys.executable, "-c", _LOAD_SCRIPT, str(blob), action, *map(str, first_request)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def _fit_and_load(n_rows: int, loads: int = 3) -> tuple[float, float, float, float, float]:
     """Seconds of the wrapper's and the raw fit (``SGDClassifier``'s defaults), of loading
-    each pickle (medians of ``loads`` alternating loads: first-touch page faults make a
-    single load vary up to 2x), and of a wrapper's load followed by its first request
-    (which builds the lookup index the load leaves for first use)."""
+    each pickle, and of a wrapper's load followed by its first request (which builds the
+    lookup index a load leaves for first use); loads are medians of ``loads`` alternating
+    loads, each in a fresh interpreter."""
     X, y = _synthetic(n_rows)
     raw = SGDClassifier(loss="log_loss", random_state=0)
     wrapper = UnlearnableClassifier(copy.deepcopy(raw), random_state=0)
     fit_raw = _clock(lambda: raw.fit(X, y))
     fit_wrapper = _clock(lambda: wrapper.fit(X, y))
-    raw_blob = pickle.dumps((raw, X, y), protocol=pickle.HIGHEST_PROTOCOL)
-    wrapper_blob = pickle.dumps(wrapper, protocol=pickle.HIGHEST_PROTOCOL)
-    load_raw, load_wrapper, load_and_serve = [], [], []
-    for _ in range(loads):
-        load_raw.append(_clock(lambda: pickle.loads(raw_blob)))
-        load_wrapper.append(_clock(lambda: pickle.loads(wrapper_blob)))
-        start = time.perf_counter()
-        pickle.loads(wrapper_blob).forget(X[:1], y[:1])
-        load_and_serve.append(time.perf_counter() - start)
-    return (
-        fit_wrapper,
-        fit_raw,
-        float(np.median(load_wrapper)),
-        float(np.median(load_raw)),
-        float(np.median(load_and_serve)),
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        blobs = {"raw": (raw, X, y), "wrapper": wrapper, "x": X[:1], "y": y[:1]}
+        for name, value in blobs.items():
+            with open(folder / name, "wb") as f:
+                if name in ("x", "y"):
+                    np.save(f, value)
+                else:
+                    pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        times: dict[str, list[float]] = {"raw": [], "wrapper": [], "serve": []}
+        for _ in range(loads):
+            times["raw"].append(_load_seconds(folder / "raw"))
+            times["wrapper"].append(_load_seconds(folder / "wrapper"))
+            times["serve"].append(_load_seconds(folder / "wrapper", folder / "x", folder / "y"))
+    load = {name: float(np.median(values)) for name, values in times.items()}
+    return fit_wrapper, fit_raw, load["wrapper"], load["raw"], load["serve"]
 
 
 def _scaling(small: int, large: int, n: int) -> tuple[float, float]:
@@ -267,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=200, help="one-row requests per round")
     parser.add_argument("--bulk", type=int, default=1000)
     parser.add_argument("--fit-rows", type=int, default=1_000_000)
+    parser.add_argument("--loads", type=int, default=5, help="loads of each pickle per round")
     parser.add_argument(
         "--scale-rows", type=int, nargs=2, default=[10_000, 1_000_000], metavar=("SMALL", "LARGE")
     )
@@ -313,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
         ratios.setdefault(f"{args.bulk} one-row calls / one call of {args.bulk} rows", []).append(
             single / bulk
         )
-        fit_w, fit_r, load_w, load_r, load_serve = _fit_and_load(args.fit_rows)
+        fit_w, fit_r, load_w, load_r, load_serve = _fit_and_load(args.fit_rows, args.loads)
         ratios.setdefault(f"wrapper fit / raw fit, SGD, {args.fit_rows} x 100", []).append(
             fit_w / fit_r
         )

@@ -246,7 +246,8 @@ def test_bench_overhead_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     bench = _load_bench("bench_overhead")
     out = tmp_path / "overhead.md"
     argv = ["--data", "digits", "--repeats", "1", "--requests", "3", "--bulk", "5"]
-    bench.main([*argv, "--fit-rows", "500", "--scale-rows", "300", "600", "--out", str(out)])
+    sizes = ["--fit-rows", "500", "--loads", "1", "--scale-rows", "300", "600"]
+    bench.main([*argv, *sizes, "--out", str(out)])
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
     ratios = re.findall(r"\| (\d+\.\d+)x \|", text)
