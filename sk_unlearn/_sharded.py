@@ -4,14 +4,17 @@ Implemented from the paper ("Machine Unlearning", arXiv:1912.03817), not from
 its reference code. The training rows are split into ``n_shards`` disjoint
 shards, one model per shard; the ensemble predicts by averaging the shards'
 probabilities (or by majority vote). A shard's rows are split further into
-``n_slices`` slices learned one after another with ``partial_fit``, with a
-checkpoint of the model after each slice. Removing a row retrains only the
-shard that held it, from the checkpoint taken before the row's slice: the
-shard is then exactly the model its training procedure gives on its
-retained rows, and every other shard never saw the row. Cost: one shard's
-training (less with slices), not the whole model's.
+``n_slices`` slices added one after another: at stage ``r`` the model
+learns, with ``partial_fit``, the rows of slices ``0 .. r`` (the paper's
+incremental training on a growing set), and a checkpoint of the model is
+kept after each stage. Removing a row retrains only the shard that held it,
+from the checkpoint taken before the row's slice: the shard is then exactly
+the model its training procedure gives on its retained rows, and every other
+shard never saw the row. Cost: one shard's training (less with slices), not
+the whole model's.
 
-Training procedure of one shard, which a removal replays:
+Training procedure of one shard (:class:`Procedure`, fixed at ``fit``), which
+a removal replays:
 
 * ``n_slices=1`` and the model started by :meth:`ShardedClassifier.fit`: a
   fresh clone of ``estimator``, seeded with the shard's seed, fitted on the
@@ -19,7 +22,8 @@ Training procedure of one shard, which a removal replays:
   incrementally, and a removal refits the shard on all its retained rows,
   as ``UnlearnableClassifier.retrain`` refits the whole model;
 * otherwise (slices, or a model started by ``partial_fit``): the seeded
-  clone learns slice after slice with ``partial_fit(..., classes=classes_)``;
+  clone goes through the stages, each ``slice_epochs`` calls of
+  ``partial_fit(X, y, classes=classes_)`` on the rows of slices ``0 .. r``;
   rows added later join the last slice.
 
 Everything a removal changes is replaced, never written into: new row
@@ -34,6 +38,7 @@ import copy
 import hashlib
 import pickle
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
 
@@ -150,33 +155,65 @@ def _size(model: Any) -> int:
     return 0 if model is None else len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+@dataclass(frozen=True)
+class Procedure:
+    """How one shard is trained; fixed at ``fit``, so that a removal replays it.
+
+    Parameters
+    ----------
+    incremental : bool
+        Stages of ``partial_fit`` (slices, or a model started by
+        ``partial_fit``) rather than one ``fit`` on all the shard's rows.
+    slice_epochs : int, default=1
+        ``partial_fit`` calls per stage.
+    cumulative : bool, default=True
+        Stage ``r`` learns the rows of slices ``0 .. r`` (SISA). False: slice
+        ``r`` alone, once -- how models fitted before ``slice_epochs``
+        existed were trained, kept so that their removals replay it.
+
+    Examples
+    --------
+    >>> Procedure(incremental=True, slice_epochs=2).stage_rows(2)
+    slice(0, 3, None)
+    """
+
+    incremental: bool
+    slice_epochs: int = 1
+    cumulative: bool = True
+
+    def stage_rows(self, r: int) -> slice:
+        """The slices stage ``r`` learns."""
+        return slice(0 if self.cumulative else r, r + 1)
+
+
 def train_shard(
     estimator: Any,
     seed: int,
     slices: list[tuple[np.ndarray, np.ndarray]],
     classes: np.ndarray,
+    procedure: Procedure,
     *,
-    incremental: bool,
     start: int = 0,
     start_model: Any = None,
 ) -> tuple[Any, list[Any], list[int]]:
-    """Train one shard from slice ``start`` on, from ``start_model`` (the checkpoint before it).
+    """Train one shard from stage ``start`` on, from ``start_model`` (the checkpoint before it).
 
     Returns the shard's model (None if it has no rows), the checkpoints after
-    slices ``start .. n_slices - 2`` and their pickled sizes in bytes.
+    stages ``start .. n_slices - 2`` and their pickled sizes in bytes.
     A pure function of its arguments, run in a joblib worker.
     """
-    if not incremental:
+    if not procedure.incremental:
         X, y = slices[0]
         return fit_rows(estimator, seed, X, y), [], []
     model = copy.deepcopy(start_model)
     checkpoints: list[Any] = []
     for r in range(start, len(slices)):
-        X, y = slices[r]
+        X, y = _concat_all(slices[procedure.stage_rows(r)])
         if len(y):
             if model is None:
                 model = seeded(estimator, seed)
-            model.partial_fit(X, y, classes=classes)
+            for _ in range(procedure.slice_epochs):
+                model.partial_fit(X, y, classes=classes)
         if r < len(slices) - 1:
             checkpoints.append(copy.deepcopy(model))
     return model, checkpoints, [_size(c) for c in checkpoints]
@@ -189,8 +226,7 @@ def learn_more(
     rows: tuple[np.ndarray, np.ndarray],
     shard_rows: tuple[np.ndarray, np.ndarray],
     classes: np.ndarray,
-    *,
-    incremental: bool,
+    procedure: Procedure,
 ) -> Any:
     """Shard model after learning ``rows`` (``shard_rows``: all its rows, the new ones included).
 
@@ -199,7 +235,7 @@ def learn_more(
     is refitted on all its rows, which its procedure gives too.
     """
     X, y = rows
-    if incremental:
+    if procedure.incremental:
         new = seeded(estimator, seed) if model is None else copy.deepcopy(model)
         new.partial_fit(X, y, classes=classes)
         return new
@@ -224,9 +260,10 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     (:meth:`remove_rows`) retrains only the shard that held it: afterwards
     that shard is exactly what its training gives on its retained rows and
     no other shard ever saw the row. Within a shard, ``n_slices > 1``
-    trains slice after slice with ``partial_fit`` and keeps a checkpoint
-    after each, so a removal retrains from the checkpoint before the row's
-    slice. Bourtoule et al., "Machine Unlearning" (IEEE S&P 2021).
+    adds the shard's rows slice after slice, learning the rows so far with
+    ``partial_fit`` at each stage, and keeps a checkpoint after each, so a
+    removal retrains from the checkpoint before the row's slice. Bourtoule
+    et al., "Machine Unlearning" (IEEE S&P 2021).
 
     Works with any classifier (``LogisticRegression``,
     ``HistGradientBoostingClassifier``, ``RandomForestClassifier``,
@@ -247,10 +284,20 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Number of disjoint shards. A request costs about one shard's
         training; fewer rows per shard usually cost some accuracy.
     n_slices : int, default=1
-        Slices per shard, learned in turn with ``partial_fit`` with a
-        checkpoint after each but the last. Needs ``estimator`` to have
-        ``partial_fit``; a removal retrains from the checkpoint before the
-        earliest slice it touches.
+        Slices per shard, added in turn: at stage ``r`` the shard's model
+        learns the rows of slices ``0 .. r`` with ``partial_fit`` (SISA's
+        incremental training), with a checkpoint after each stage but the
+        last. Needs ``estimator`` to have ``partial_fit``; a removal retrains
+        from the checkpoint before the earliest slice it touches, so a row in
+        slice ``r`` costs stages ``r .. n_slices - 1``.
+    slice_epochs : int, default=1
+        ``partial_fit`` calls on the rows of slices ``0 .. r`` at each stage
+        (one epoch each for ``SGDClassifier`` and ``MLPClassifier``; a skorch
+        net's ``partial_fit`` runs its ``max_epochs``). A row of slice ``r``
+        is learned ``slice_epochs * (n_slices - r)`` times. Used only with
+        ``n_slices > 1`` or a model started by ``partial_fit``. An estimator
+        whose ``partial_fit`` accumulates counts (naive Bayes) counts a row
+        once per call: use ``n_slices=1`` for it.
     assignment : {"stratified", "random"} or callable, default="stratified"
         How rows are assigned to shards:
 
@@ -323,6 +370,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "predict"])],
         "n_shards": [Interval(Integral, 1, None, closed="left")],
         "n_slices": [Interval(Integral, 1, None, closed="left")],
+        "slice_epochs": [Interval(Integral, 1, None, closed="left")],
         "assignment": [StrOptions({"stratified", "random"}), callable],
         "aggregation": [StrOptions({"mean", "vote"})],
         "n_jobs": [Integral, None],
@@ -335,6 +383,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         *,
         n_shards: int = 10,
         n_slices: int = 1,
+        slice_epochs: int = 1,
         assignment: str | Callable[[np.ndarray], Any] = "stratified",
         aggregation: str = "mean",
         n_jobs: int | None = None,
@@ -343,6 +392,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator = estimator
         self.n_shards = n_shards
         self.n_slices = n_slices
+        self.slice_epochs = slice_epochs
         self.assignment = assignment
         self.aggregation = aggregation
         self.n_jobs = n_jobs
@@ -439,10 +489,9 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             if self.n_slices > 1:
                 rows = rng.permutation(rows)  # random slices, as in the paper
             slices.append([(X[part], y[part]) for part in np.array_split(rows, self.n_slices)])
+        procedure = Procedure(incremental, self.slice_epochs)
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(train_shard)(
-                self.estimator, int(seeds[s]), slices[s], classes, incremental=incremental
-            )
+            delayed(train_shard)(self.estimator, int(seeds[s]), slices[s], classes, procedure)
             for s in range(self.n_shards)
         )
         self.classes_ = classes
@@ -453,7 +502,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self._checkpoint_sizes = [sizes for _, _, sizes in results]
         self.n_checkpoint_bytes_ = int(sum(map(sum, self._checkpoint_sizes)))
         self.n_shard_retrains_ = 0
-        self._incremental = incremental
+        self._procedure = procedure
         self._assign_seed = assign_seed
         self._n_dealt = len(y)
         self._index: _Index | None = None
@@ -476,7 +525,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 new_rows[s],
                 _concat_all([*self._slices[s][:-1], last[s]]),
                 self.classes_,
-                incremental=self._incremental,
+                self._procedure,
             )
             for s in shards
         )
@@ -543,7 +592,7 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 int(self.shard_seeds_[s]),
                 new_slices[s],
                 self.classes_,
-                incremental=self._incremental,
+                self._procedure,
                 start=first[s],
                 start_model=self._checkpoints[s][first[s] - 1] if first[s] else None,
             )
@@ -725,6 +774,13 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         state: dict[str, Any] = dict(super().__getstate__())
         state["_index"] = None  # rebuilt from the rows when needed
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_incremental" in state:  # fitted before slice stages were cumulative
+            state = dict(state)
+            state["_procedure"] = Procedure(state.pop("_incremental"), 1, cumulative=False)
+        state.setdefault("slice_epochs", 1)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

@@ -78,9 +78,28 @@ def test_a_removal_retrains_the_shard_into_a_fresh_fit_of_its_retained_rows(digi
     assert clf.n_shard_retrains_ == 1
 
 
-def test_a_removal_in_a_slice_retrains_from_the_checkpoint_before_it(digits):
+def _sisa_replay(clf, shard, slice_epochs):
+    """The shard's model by SISA's procedure, written out: at stage r, ``slice_epochs``
+    passes of ``partial_fit`` over the rows of slices 0..r."""
+    fresh = clone(clf.estimator).set_params(random_state=int(clf.shard_seeds_[shard]))
+    for r in range(clf.n_slices):
+        parts = [clf.shard_rows(shard, slice=q) for q in range(r + 1)]
+        X_r, y_r = np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        for _ in range(slice_epochs):
+            fresh.partial_fit(X_r, y_r, classes=clf.classes_)
+    return fresh
+
+
+@pytest.mark.parametrize("slice_epochs", [1, 3])
+def test_a_removal_in_a_slice_retrains_from_the_checkpoint_before_it(digits, slice_epochs):
     X, y = digits.X_train, digits.y_train
-    clf = ShardedClassifier(_sgd(), n_shards=3, n_slices=4, random_state=0).fit(X, y)
+    clf = ShardedClassifier(
+        _sgd(), n_shards=3, n_slices=4, slice_epochs=slice_epochs, random_state=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(  # fitted by the procedure a removal replays
+        clf.estimators_[1].predict_proba(digits.X_test),
+        _sisa_replay(clf, 1, slice_epochs).predict_proba(digits.X_test),
+    )
     # A row of slice 2 of shard 1.
     X12, y12 = clf.shard_rows(1, slice=2)
     checkpoints_before = list(clf._checkpoints[1])
@@ -91,15 +110,72 @@ def test_a_removal_in_a_slice_retrains_from_the_checkpoint_before_it(digits):
     after = clf._checkpoints[1]
     assert after[0] is checkpoints_before[0] and after[1] is checkpoints_before[1]
     assert after[2] is not checkpoints_before[2]  # the checkpoint after slice 2 saw the row
-    fresh = clone(_sgd()).set_params(random_state=int(clf.shard_seeds_[1]))
-    for r in range(4):
-        fresh.partial_fit(*clf.shard_rows(1, slice=r), classes=clf.classes_)
     np.testing.assert_array_equal(
-        clf.estimators_[1].predict_proba(digits.X_test), fresh.predict_proba(digits.X_test)
+        clf.estimators_[1].predict_proba(digits.X_test),
+        _sisa_replay(clf, 1, slice_epochs).predict_proba(digits.X_test),
     )
     expected = _row_multiset(X12, y12)
     expected[(X12[0].tobytes(), y12[0])] -= 1
     assert _row_multiset(*clf.shard_rows(1, slice=2)) == +expected
+
+
+def test_cumulative_stages_keep_what_one_pass_per_slice_forgets(digits):
+    # Learning slice r alone at stage r drifts towards the last slice; SISA's stages over
+    # slices 0..r do not, at the same number of partial_fit calls.
+    X, y = digits.X_train, digits.y_train
+    clf = ShardedClassifier(_sgd(), n_shards=2, n_slices=4, random_state=0).fit(X, y)
+    accuracy = {"cumulative": clf.score(digits.X_test, digits.y_test)}
+    proba = np.zeros((len(digits.y_test), len(clf.classes_)))
+    for s in range(2):
+        alone = clone(_sgd()).set_params(random_state=int(clf.shard_seeds_[s]))
+        for r in range(4):
+            alone.partial_fit(*clf.shard_rows(s, slice=r), classes=clf.classes_)
+        proba += alone.predict_proba(digits.X_test)
+    accuracy["one slice per stage"] = np.mean(clf.classes_[proba.argmax(1)] == digits.y_test)
+    assert accuracy["cumulative"] > accuracy["one slice per stage"], accuracy
+
+
+def test_the_procedure_is_fixed_at_fit_and_a_removal_replays_it(digits):
+    X, y = digits.X_train, digits.y_train
+    clf = ShardedClassifier(_sgd(), n_shards=2, n_slices=3, slice_epochs=2, random_state=0)
+    clf.fit(X, y)
+    clf.set_params(slice_epochs=5)  # takes effect at the next fit, as for any parameter
+    X01, y01 = clf.shard_rows(0, slice=1)
+    clf.remove_rows(X01[:1], y01[:1])
+    np.testing.assert_array_equal(
+        clf.estimators_[0].predict_proba(digits.X_test),
+        _sisa_replay(clf, 0, slice_epochs=2).predict_proba(digits.X_test),
+    )
+
+
+def test_a_model_pickled_before_cumulative_stages_replays_one_slice_per_stage(digits):
+    X, y = digits.X_train, digits.y_train
+    clf = ShardedClassifier(_sgd(), n_shards=2, n_slices=4, random_state=0).fit(X, y)
+    # The attributes such a model was pickled with: `_incremental`, no `slice_epochs`.
+    state = clf.__getstate__()
+    state["_incremental"] = state.pop("_procedure").incremental
+    del state["slice_epochs"]
+    old = ShardedClassifier.__new__(ShardedClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["slice_epochs"] == 1
+    X02, y02 = old.shard_rows(0, slice=2)
+    expected = pickle.loads(pickle.dumps(old._checkpoints[0][1]))  # the model after slice 1
+
+    old.remove_rows(X02[:1], y02[:1])
+
+    for r in (2, 3):  # each remaining stage learns its own slice, once
+        expected.partial_fit(*old.shard_rows(0, slice=r), classes=old.classes_)
+    np.testing.assert_array_equal(
+        old.estimators_[0].predict_proba(digits.X_test), expected.predict_proba(digits.X_test)
+    )
+
+
+@pytest.mark.parametrize("slice_epochs", [0, -1, 1.5, "2"])
+def test_a_bad_slice_epochs_is_refused_before_training(digits, slice_epochs):
+    clf = ShardedClassifier(_sgd(), n_slices=2, slice_epochs=slice_epochs)
+    with pytest.raises(ValueError, match="slice_epochs"):
+        clf.fit(digits.X_train, digits.y_train)
+    assert not hasattr(clf, "estimators_")
 
 
 def test_a_call_retrains_each_affected_shard_once_from_its_earliest_slice(digits):
