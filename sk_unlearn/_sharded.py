@@ -350,6 +350,13 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     abstains. With ``n_slices > 1`` every shard is trained with
     ``classes=classes_`` and knows every class.
 
+    A shard's training should cost in proportion to its rows, or sharding
+    saves little: ``SGDClassifier``'s default stopping rule runs more epochs
+    on a small shard. For SGD shards, a fixed number of epochs with averaged
+    iterates (``average=True, max_iter=5, tol=None``) was as accurate as the
+    same single model on MNIST at 10 shards, with requests 11.6x cheaper
+    than a retrain (``benchmarks/bench_sharded.py``).
+
     Examples
     --------
     >>> import numpy as np
