@@ -1603,12 +1603,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 None if stops is None else stops[i],
                 weight=1.0 if weights is None else float(weights[i]),
             )
-            _check_finite(adapter, f"request {i} of the call", None)
             self._n_since_retrain += 1
             pending.append(fields)
             due = threshold is not None and self._n_since_retrain >= threshold
             if not (due or fields.get("retrain", False)):
                 continue  # no retraining can follow this request: its record can wait
+            # A retraining would replace a model the steps broke: check before it. Otherwise
+            # the weights are checked once, at the end of the call (a non-finite weight stays
+            # non-finite through later steps).
+            _check_finite(adapter, f"the call's requests up to request {i}", None)
             new, retrains = self._records(
                 method, pending, requests, positions, first=i + 1 - len(pending), retrains=retrains
             )

@@ -11,8 +11,17 @@ from sklearn.linear_model import SGDClassifier
 from sk_unlearn import UnlearnableClassifier
 
 
-def test_a_step_leaving_nan_weights_rolls_the_call_back(digits, monkeypatch):
-    clf = UnlearnableClassifier(SGDClassifier(loss="log_loss", random_state=0), random_state=0)
+@pytest.mark.parametrize(
+    "relabel, where",
+    [
+        ("uniform", "the call's requests left the model with non-finite weights"),
+        ("soft", "an earlier request of the call left the model"),  # it reads the scores
+    ],
+)
+def test_a_step_leaving_nan_weights_rolls_the_call_back(digits, monkeypatch, relabel, where):
+    clf = UnlearnableClassifier(
+        SGDClassifier(loss="log_loss", random_state=0), relabel=relabel, random_state=0
+    )
     clf.fit(digits.X_train, digits.y_train)
     before = pickle.dumps(clf)
     adapter_type = type(clf._adapter())
@@ -23,7 +32,7 @@ def test_a_step_leaving_nan_weights_rolls_the_call_back(digits, monkeypatch):
         self.estimator.coef_[0, 0] = np.nan  # what an overflowing step leaves
 
     monkeypatch.setattr(adapter_type, "forget_step", poisoned)
-    with pytest.raises(FloatingPointError, match="request 0 of the call left the model"):
+    with pytest.raises(FloatingPointError, match=where):
         clf.forget(digits.X_train[:3], digits.y_train[:3])
     monkeypatch.undo()
     assert pickle.dumps(clf) == before  # the first request's step is undone too
@@ -55,3 +64,26 @@ def test_an_absurd_rate_on_a_skorch_net_is_refused_and_changes_nothing(digits):
     clf.set_params(unlearning_rate="auto")
     clf.forget(X[:1], y[:1])  # later calls still work
     assert clf.n_forgotten_ == 1
+
+
+def test_a_step_leaving_nan_weights_is_caught_before_a_retraining_hides_it(digits, monkeypatch):
+    # retrain_after=2: the second request's retraining would replace the broken model.
+    clf = UnlearnableClassifier(
+        SGDClassifier(loss="log_loss", random_state=0),
+        relabel="uniform",
+        retrain_after=2,
+        random_state=0,
+    )
+    clf.fit(digits.X_train, digits.y_train)
+    before = pickle.dumps(clf)
+    adapter_type = type(clf._adapter())
+    real_step = adapter_type.forget_step
+
+    def poisoned(self, *args, **kwargs):
+        real_step(self, *args, **kwargs)
+        self.estimator.coef_[0, 0] = np.nan
+
+    monkeypatch.setattr(adapter_type, "forget_step", poisoned)
+    with pytest.raises(FloatingPointError, match="requests up to request 1 left the model"):
+        clf.forget(digits.X_train[:3], digits.y_train[:3])
+    assert pickle.dumps(clf) == before
