@@ -783,8 +783,8 @@ class ShardedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
         if "_incremental" in state:  # fitted before slice stages were cumulative
-            state = dict(state)
             state["_procedure"] = Procedure(state.pop("_incremental"), 1, cumulative=False)
         state.setdefault("slice_epochs", 1)
         super().__setstate__(state)
