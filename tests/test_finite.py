@@ -11,6 +11,19 @@ from sklearn.linear_model import SGDClassifier
 from sk_unlearn import UnlearnableClassifier
 
 
+def _poison_steps(clf, monkeypatch):
+    """Make every forget step of ``clf``'s backend leave a NaN weight, as an overflowing step
+    does."""
+    adapter_type = type(clf._adapter())
+    real_step = adapter_type.forget_step
+
+    def poisoned(self, *args, **kwargs):
+        real_step(self, *args, **kwargs)
+        self.estimator.coef_[0, 0] = np.nan
+
+    monkeypatch.setattr(adapter_type, "forget_step", poisoned)
+
+
 @pytest.mark.parametrize(
     "relabel, where",
     [
@@ -24,14 +37,7 @@ def test_a_step_leaving_nan_weights_rolls_the_call_back(digits, monkeypatch, rel
     )
     clf.fit(digits.X_train, digits.y_train)
     before = pickle.dumps(clf)
-    adapter_type = type(clf._adapter())
-    real_step = adapter_type.forget_step
-
-    def poisoned(self, *args, **kwargs):
-        real_step(self, *args, **kwargs)
-        self.estimator.coef_[0, 0] = np.nan  # what an overflowing step leaves
-
-    monkeypatch.setattr(adapter_type, "forget_step", poisoned)
+    _poison_steps(clf, monkeypatch)
     with pytest.raises(FloatingPointError, match=where):
         clf.forget(digits.X_train[:3], digits.y_train[:3])
     monkeypatch.undo()
@@ -76,14 +82,7 @@ def test_a_step_leaving_nan_weights_is_caught_before_a_retraining_hides_it(digit
     )
     clf.fit(digits.X_train, digits.y_train)
     before = pickle.dumps(clf)
-    adapter_type = type(clf._adapter())
-    real_step = adapter_type.forget_step
-
-    def poisoned(self, *args, **kwargs):
-        real_step(self, *args, **kwargs)
-        self.estimator.coef_[0, 0] = np.nan
-
-    monkeypatch.setattr(adapter_type, "forget_step", poisoned)
+    _poison_steps(clf, monkeypatch)
     with pytest.raises(FloatingPointError, match="requests up to request 1 left the model"):
         clf.forget(digits.X_train[:3], digits.y_train[:3])
     assert pickle.dumps(clf) == before
