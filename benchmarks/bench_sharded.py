@@ -186,18 +186,18 @@ def run_case(
         "| :---: |" + extra_rule,
     ]
     for S, R, E, fit_s, acc, request_s, batch_s, ckpt, jobs2, exact_ok in rows:
-        med = float(np.mean(request_s))
+        mean_s = float(np.mean(request_s))
         lo, hi = retrain / max(request_s), retrain / min(request_s)
         batch = "-" if batch_s is None else f"{batch_s:.2f} | {retrain / batch_s:.2f}x"
         line = (
             f"| {S} | {R} | {E if R > 1 else '-'} | {fit_s:.2f} | {acc:.4f} "
             f"| {100 * (acc - acc_single):+.2f} pt "
-            f"| {med:.3f} | {retrain / med:.1f}x ({lo:.1f}-{hi:.1f}) | "
+            f"| {mean_s:.3f} | {retrain / mean_s:.1f}x ({lo:.1f}-{hi:.1f}) | "
             f"{batch if batch_s is not None else '- | -'} "
             f"| {ckpt / single_bytes:.1f} | {jobs2 or '-'} | {'yes' if exact_ok else 'NO'} |"
         )
         if baseline is not None:
-            line += f" {100 * (acc - acc_other):+.2f} pt | {retrain_other / med:.1f}x |"
+            line += f" {100 * (acc - acc_other):+.2f} pt | {retrain_other / mean_s:.1f}x |"
         lines.append(line)
     return [*lines, ""], (acc_single, retrain)
 
