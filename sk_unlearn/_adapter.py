@@ -130,12 +130,14 @@ class EstimatorAdapter(ABC):
     :meth:`class_scores`              log ``predict_proba``, else ``decision_function``
     :meth:`snapshot`                  a deep copy of the estimator
     :meth:`restore`                   the copy's state put back into the estimator
+    :meth:`serving`                   nothing to set up for a call's requests
     :meth:`check_settings`            nothing to warn about
     :meth:`auto_unlearning_rate`      None (the estimator's own rate)
     ================================  =============================================
 
-    An adapter holds no state of its own beyond its arguments: it is built
-    afresh whenever the meta-estimator needs one.
+    An adapter holds no state of its own beyond its arguments (but what it
+    sets up inside :meth:`serving`, for that block only): it is built afresh
+    whenever the meta-estimator needs one.
 
     Parameters
     ----------
@@ -314,6 +316,19 @@ class EstimatorAdapter(ABC):
         return _scores.softmax(self.class_scores(X))
 
     # --------------------------------------------------------- unlearning
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """The block in which the meta-estimator serves one ``forget`` call's requests.
+
+        Every step, prediction and check of the call runs inside it (on this
+        adapter; a retraining mid-call makes a new one). A backend may set up
+        there, once per call, what each step and prediction would otherwise
+        set up and undo (the skorch adapter: eval mode, its list of weights);
+        the adapter holds that state only inside the block. The default does
+        nothing.
+        """
+        yield
+
     def forget_step(
         self,
         X: np.ndarray,

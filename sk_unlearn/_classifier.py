@@ -772,9 +772,16 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             first_request = tx.begin(self._ledger, hashes)
             tx.snapshot(adapter, STEP, rng=self._rng)
             tx.stage("apply")
-            records, retrains = self._serve(
-                method, adapter, X_arr, y_arr, positions, (first_request, hashes, tags), reference
-            )
+            with adapter.serving():
+                records, retrains = self._serve(
+                    method,
+                    adapter,
+                    X_arr,
+                    y_arr,
+                    positions,
+                    (first_request, hashes, tags),
+                    reference,
+                )
             tx.commit(self._ledger, records, retrains)
             tx.commit_store(self._store, lambda: self._store.erase(positions))
             tx.stage("version")

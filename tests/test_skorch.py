@@ -279,6 +279,36 @@ def test_batchnorm_on_a_one_row_batch_and_running_stats_untouched(digits):
     assert [m.training for m in clf.estimator_.module_.modules()] == flags
 
 
+def test_a_call_is_served_in_eval_mode_and_every_flag_comes_back_even_on_failure(digits):
+    torch.manual_seed(0)
+    net = make_net(module__batchnorm=True, module__dropout=0.5)
+    clf = UnlearnableClassifier(net, random_state=0).fit(digits.X_train, digits.y_train)
+    module = clf.estimator_.module_
+    module.train()
+    module.layers[1].eval()  # a mixed set of flags, each to be restored as it was
+    flags = [m.training for m in module.modules()]
+    adapter = clf._adapter()
+    rows = digits.X_train[:3].astype(np.float32)
+    with pytest.raises(RuntimeError, match="failed inside"), adapter.serving():
+        assert not any(m.training for m in module.modules())
+        with adapter.serving():  # nested: the outer block keeps the modules in eval mode
+            adapter.predict_proba(rows)
+            adapter.forget_step(rows, digits.y_train[:3], 1e-3)
+        assert not any(m.training for m in module.modules())
+        raise RuntimeError("failed inside the block")
+    assert [m.training for m in module.modules()] == flags
+    assert adapter._serving is None
+
+
+def test_the_finiteness_check_inside_a_call_sees_weights_changed_in_it(fitted):
+    adapter = fitted._adapter()
+    with adapter.serving():
+        assert adapter.finite()
+        with torch.no_grad():
+            adapter.estimator.module_.layers[0].weight[0, 0] = float("nan")
+        assert not adapter.finite()
+
+
 def test_dropout_is_off_so_the_step_is_deterministic(digits):
     torch.manual_seed(0)
     net = make_net(module__dropout=0.5)
