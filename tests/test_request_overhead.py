@@ -10,7 +10,9 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_unlearn import UnlearnableClassifier
+from sk_unlearn._backends import adapter_for
 from sk_unlearn._linear_scores import probabilities
+from sk_unlearn._scores import decision_columns
 from sk_unlearn._validation import check_known_labels
 
 
@@ -28,6 +30,19 @@ def test_probabilities_from_the_weights_are_scikit_learns(data, loss, n_classes)
     np.testing.assert_allclose(probabilities(est, X), est.predict_proba(X), rtol=1e-12, atol=0)
     sparse = probabilities(est, sp.csr_matrix(X))
     np.testing.assert_allclose(sparse, est.predict_proba(X), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "perceptron"])
+@pytest.mark.parametrize("n_classes", [2, 10])
+def test_decision_scores_from_the_weights_are_scikit_learns(data, loss, n_classes):
+    X, y = data
+    keep = y < n_classes
+    est = SGDClassifier(loss=loss, random_state=0).fit(X[keep], y[keep])
+    expected = decision_columns(est.decision_function(X))
+    est.decision_function = None  # the scores come from the weights, not through it
+    adapter = adapter_for(est, est.classes_)
+    np.testing.assert_array_equal(adapter.class_scores(X), expected)
+    np.testing.assert_allclose(adapter.class_scores(sp.csr_matrix(X)), expected, rtol=1e-12)
 
 
 def test_rows_every_class_scores_zero_get_uniform_probabilities_as_in_scikit_learn(data):
