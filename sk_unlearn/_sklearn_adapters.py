@@ -200,19 +200,23 @@ class SGDAdapter(EstimatorAdapter):
             est.partial_fit(X, y, **weights)
 
     def snapshot(self, scope: str = STEP) -> Any:
-        """For a batch step (asked for explicitly: under ``"auto"`` the step may be
-        ``partial_fit``), copies of ``coef_`` and ``intercept_``, all it changes; else a
-        deep copy of the estimator."""
+        """For a batch step (asked for explicitly), copies of ``coef_`` and ``intercept_``,
+        all it changes; for a step that may be ``partial_fit`` (under ``"auto"``, say), the
+        attributes with copies of their arrays (:func:`_attributes`); else a deep copy of
+        the estimator."""
         est = self.estimator
-        explicit = isinstance(self.unlearning_optimizer, str) and self.unlearning_optimizer == "sgd"
-        if scope == STEP and explicit:
+        if scope != STEP:
+            return super().snapshot(scope)
+        if isinstance(self.unlearning_optimizer, str) and self.unlearning_optimizer == "sgd":
             return _Weights(est.coef_.copy(), est.intercept_.copy())
-        return super().snapshot(scope)
+        return _attributes(est)
 
     def restore(self, snapshot: Any) -> None:
         if isinstance(snapshot, _Weights):
             np.copyto(self.estimator.coef_, snapshot.coef)
             np.copyto(self.estimator.intercept_, snapshot.intercept)
+        elif isinstance(snapshot, _Attributes):
+            _put_back(self.estimator, snapshot)
         else:
             super().restore(snapshot)
 
@@ -222,6 +226,68 @@ class _Weights(NamedTuple):
 
     coef: np.ndarray
     intercept: np.ndarray
+
+
+class _Attributes(NamedTuple):
+    """An estimator's attributes as a step's rollback keeps them, and the states of the
+    ``RandomState`` generators among them (by attribute name)."""
+
+    state: dict[str, Any]
+    generators: dict[str, Any]
+
+
+def _attributes(
+    estimator: Any, arrays: tuple[str, ...] | None = None, deep: tuple[str, ...] = ()
+) -> _Attributes:
+    """What a ``partial_fit`` step may change, saved for :func:`_put_back`: a fraction of
+    the cost of a deep copy of the estimator.
+
+    A shallow copy of the attributes, with copies of the arrays a step
+    updates in place: those named in ``arrays`` (arrays or lists of arrays),
+    or, for None, every array attribute and every list of arrays; deep
+    copies of the attributes named in ``deep`` (an array two attributes name,
+    as ``coef_`` and ``_average_coef`` after an averaged step, is copied
+    once and stays shared); and the states of the
+    ``RandomState`` generators among the attributes, which keep their
+    identity (a generator the user passed stays theirs).
+    """
+    state = dict(vars(estimator))
+    if arrays is None:
+        arrays = tuple(
+            name
+            for name, value in state.items()
+            if isinstance(value, np.ndarray)
+            or (isinstance(value, list) and value and isinstance(value[0], np.ndarray))
+        )
+    memo: dict[int, Any] = {}  # one copy per array, however many attributes name it
+
+    def copied(value: Any) -> Any:
+        if not isinstance(value, np.ndarray):
+            return value
+        if id(value) not in memo:
+            memo[id(value)] = value.copy()
+        return memo[id(value)]
+
+    for name in arrays:
+        value = state.get(name)
+        state[name] = [copied(a) for a in value] if isinstance(value, list) else copied(value)
+    for name in deep:
+        if name in state:
+            state[name] = copy.deepcopy(state[name], memo)
+    generators = {
+        name: value.get_state()
+        for name, value in state.items()
+        if isinstance(value, np.random.RandomState)
+    }
+    return _Attributes(state, generators)
+
+
+def _put_back(estimator: Any, saved: _Attributes) -> None:
+    """The attributes :func:`_attributes` saved, in place (attributes added since dropped)."""
+    estimator.__dict__.clear()
+    estimator.__dict__.update(saved.state)
+    for name, generator_state in saved.generators.items():
+        saved.state[name].set_state(generator_state)
 
 
 class MLPAdapter(EstimatorAdapter):
@@ -297,9 +363,9 @@ class MLPAdapter(EstimatorAdapter):
             est.partial_fit(X, y, sample_weight=sample_weight)
 
     #: What a step changes besides the weights, copied deeply for the rollback
-    #: (the optimizer's moments, the shuffling generator, lists it appends to).
-    #: (``_best_coefs`` and ``_best_intercepts`` are not among them: a step rebinds
-    #: them to fresh copies, which the shallow copy of the attributes undoes.)
+    #: (the optimizer's moments, lists it appends to). (``_best_coefs`` and
+    #: ``_best_intercepts`` are not among them: a step rebinds them to fresh
+    #: copies, which the shallow copy of the attributes undoes.)
     _STEP_STATE = ("_optimizer", "loss_curve_", "validation_scores_")
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -317,37 +383,18 @@ class MLPAdapter(EstimatorAdapter):
         return output
 
     def snapshot(self, scope: str = STEP) -> Any:
-        """For a step: the attributes, with copies of the weights and of :attr:`_STEP_STATE`
-        (half the cost of a deep copy of the estimator); else a deep copy."""
+        """For a step: the attributes, with copies of the weights, deep copies of
+        :attr:`_STEP_STATE` and the shuffling generator's state (half the cost of a deep
+        copy of the estimator); else a deep copy."""
         if scope != STEP:
             return super().snapshot(scope)
-        state = dict(vars(self.estimator))
-        for name in ("coefs_", "intercepts_"):
-            state[name] = [array.copy() for array in state[name]]
-        memo: dict[int, Any] = {}
-        for name in self._STEP_STATE:
-            if name in state:
-                state[name] = copy.deepcopy(state[name], memo)
-        # The shuffling generator's state, not a deep copy of it (~10x sooner).
-        generator = state.get("_random_state")
-        drawn = generator.get_state() if isinstance(generator, np.random.RandomState) else None
-        return _Attributes(state, drawn)
+        return _attributes(self.estimator, arrays=("coefs_", "intercepts_"), deep=self._STEP_STATE)
 
     def restore(self, snapshot: Any) -> None:
         if isinstance(snapshot, _Attributes):
-            self.estimator.__dict__.clear()
-            self.estimator.__dict__.update(snapshot.state)
-            if snapshot.generator_state is not None:
-                self.estimator._random_state.set_state(snapshot.generator_state)
+            _put_back(self.estimator, snapshot)
         else:
             super().restore(snapshot)
-
-
-class _Attributes(NamedTuple):
-    """An estimator's attributes as a step's rollback keeps them (and its generator's state)."""
-
-    state: dict[str, Any]
-    generator_state: Any
 
 
 class PartialFitAdapter(EstimatorAdapter):

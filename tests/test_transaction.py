@@ -241,6 +241,39 @@ def test_a_step_failing_part_way_through_a_call_rolls_it_all_back(
     assert clf.verify_ledger().ok
 
 
+@pytest.mark.parametrize("average", [False, True])
+def test_a_failed_partial_fit_step_puts_back_weights_counters_and_the_users_generator(
+    average, digits, monkeypatch
+):
+    """The rollback of a step that may be partial_fit (unlearning_optimizer="auto" at the
+    estimator's own rate) saves the attributes, not a deep copy: every array (averaged
+    weights too) and counter comes back, and a RandomState the estimator draws from comes
+    back as the same object, in the same state."""
+    estimator = SGDClassifier(average=average, random_state=np.random.RandomState(0))
+    clf = UnlearnableClassifier(estimator, unlearning_rate=None, n_replay=3, random_state=0)
+    clf.fit(digits.X_train, digits.y_train).forget(digits.X_train[:1], digits.y_train[:1])
+    generator = clf.estimator_.random_state
+    before = pickle.dumps(clf)
+    original = SGDClassifier.partial_fit
+    calls = {"n": 0}
+
+    def fails_on_the_second(self, *args, **kwargs):
+        calls["n"] += 1
+        result = original(self, *args, **kwargs)  # the step has changed the model, then fails
+        if calls["n"] == 2:
+            self.extra_ = "added by the failed step"
+            raise InjectedFailure("the second step fails")
+        return result
+
+    monkeypatch.setattr(SGDClassifier, "partial_fit", fails_on_the_second)
+    with pytest.raises(InjectedFailure):
+        clf.forget(digits.X_train[10:13], digits.y_train[10:13])
+    assert calls["n"] == 2
+    assert clf.estimator_.random_state is generator
+    assert not hasattr(clf.estimator_, "extra_")
+    assert pickle.dumps(clf) == before
+
+
 @pytest.mark.parametrize("backend", list(BACKENDS))
 def test_a_failing_snapshot_aborts_the_started_requests(backend, fresh, digits, monkeypatch):
     clf = fresh(backend)
