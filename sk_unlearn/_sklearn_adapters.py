@@ -269,8 +269,9 @@ def _attributes(
         return memo[id(value)]
 
     for name in arrays:
-        value = state.get(name)
-        state[name] = [copied(a) for a in value] if isinstance(value, list) else copied(value)
+        if name in state:
+            value = state[name]
+            state[name] = [copied(a) for a in value] if isinstance(value, list) else copied(value)
     for name in deep:
         if name in state:
             state[name] = copy.deepcopy(state[name], memo)
