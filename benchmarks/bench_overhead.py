@@ -8,12 +8,17 @@ the median ratio over rounds and its range):
   9 copies + 32 replayed rows) against the same work done on a copy of the
   inner estimator by hand: drawing the replayed rows, stacking the batch and
   taking the same step with the same temporary settings (``partial_fit``, the
-  batch step for ``unlearning_optimizer="sgd"``, a fresh torch SGD step for
-  skorch). For ``SGDClassifier`` with either optimizer, ``MLPClassifier((64,))``
+  batch step for ``unlearning_optimizer="sgd"``, the MLP's direct update
+  (``sk_unlearn._mlp_step``) where the wrapper takes it, a fresh torch SGD
+  step for skorch). For ``SGDClassifier`` with either optimizer, ``MLPClassifier((64,))``
   and (on MNIST) a skorch net with a 784-64-10 MLP module.
 * **batch step vs partial_fit**: the batch SGD step
   (``sk_unlearn._linear_step.batch_step``) against ``SGDClassifier.partial_fit``
   on the same 41-row batch.
+* **MLP direct update vs partial_fit**: the update the MLP adapter takes
+  (``sk_unlearn._mlp_step.batch_update``) against ``MLPClassifier.partial_fit``
+  with ``batch_size`` the batch length, on the same 41-row batch (scikit-learn
+  1.7 and later).
 * **bulk**: one ``forget`` call of ``--bulk`` rows against as many one-row
   calls (SGD, batch step).
 * **fit**: the wrapper's ``fit`` against the raw estimator's on
@@ -56,7 +61,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.neural_network import MLPClassifier
 
-from sk_unlearn import UnlearnableClassifier
+from sk_unlearn import UnlearnableClassifier, _mlp_step
 from sk_unlearn._linear_step import batch_step
 from sk_unlearn.datasets import load_digits_split
 
@@ -125,6 +130,8 @@ class Requests:
             raw.learning_rate, raw.eta0 = "constant", self.rate
             raw.partial_fit(X, y)
             raw.learning_rate, raw.eta0, raw.t_, raw.n_iter_ = saved
+        elif isinstance(raw, MLPClassifier) and _mlp_step.supported(raw):
+            _mlp_step_at(raw, X, y, self.rate)
         elif isinstance(raw, MLPClassifier):
             saved = (raw.batch_size, raw.learning_rate_init, raw.n_iter_, raw.t_)
             raw.batch_size, raw.learning_rate_init = len(y), self.rate
@@ -176,6 +183,35 @@ def _torch_step(net: Any, X: np.ndarray, y: np.ndarray, rate: float) -> None:
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     module.train()
+
+
+def _mlp_step_at(net: MLPClassifier, X: np.ndarray, y: np.ndarray, rate: float) -> None:
+    """The MLP's direct update at ``rate`` (the optimizer's rate set for it, then put back)."""
+    optimizer = net._optimizer
+    saved = optimizer.learning_rate_init, optimizer.learning_rate
+    optimizer.learning_rate_init = optimizer.learning_rate = rate
+    _mlp_step.batch_update(net, X, y)
+    optimizer.learning_rate_init, optimizer.learning_rate = saved
+
+
+def _mlp_step_speed(X: np.ndarray, y: np.ndarray, n: int) -> tuple[float, float] | None:
+    """Median seconds of the MLP's direct update and of ``partial_fit`` (one batch of the
+    whole batch) on the same 41-row batches; None where the direct update is unavailable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        base = MLPClassifier((64,), max_iter=5, random_state=0).fit(X, y)
+    if not _mlp_step.supported(base):
+        return None
+    base.set_params(batch_size=N_RELABELS + N_REPLAY, learning_rate_init=3e-5)
+    rng = np.random.default_rng(1)
+    fast_model, slow_model = copy.deepcopy(base), copy.deepcopy(base)
+    fast, slow = [], []
+    for _ in range(n):
+        rows = rng.choice(len(y), N_RELABELS + N_REPLAY, replace=False)
+        Xb, yb = X[rows], rng.integers(0, 10, len(rows))
+        fast.append(_clock(_mlp_step_at, fast_model, Xb, yb, 3e-5))
+        slow.append(_clock(slow_model.partial_fit, Xb, yb))
+    return float(np.median(fast)), float(np.median(slow))
 
 
 def _step_speed(X: np.ndarray, y: np.ndarray, n: int) -> tuple[float, float]:
@@ -339,6 +375,10 @@ def main(argv: list[str] | None = None) -> None:
         ratios.setdefault("batch step speed-up over partial_fit (same batch)", []).append(
             slow / fast
         )
+        mlp = _mlp_step_speed(X, y, args.requests)
+        if mlp is not None:
+            name = "MLP direct update speed-up over partial_fit (same batch)"
+            ratios.setdefault(name, []).append(mlp[1] / mlp[0])
         bulk, single = _bulk(X, y, args.bulk)
         ratios.setdefault(f"{args.bulk} one-row calls / one call of {args.bulk} rows", []).append(
             single / bulk

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn import linear_model
 from sklearn.neural_network import MLPClassifier
 
-from . import _linear_scores, _linear_step, _scores, _warnings
+from . import _linear_scores, _linear_step, _mlp_step, _scores, _warnings
 from ._adapter import (
     STEP,
     EstimatorAdapter,
@@ -294,13 +294,17 @@ def _put_back(estimator: Any, saved: _Attributes) -> None:
 class MLPAdapter(EstimatorAdapter):
     """``MLPClassifier`` with the ``"sgd"`` or ``"adam"`` solver.
 
-    The step is one ``partial_fit`` call with ``batch_size`` set to the batch
-    length, so it is exactly one optimizer update. The unlearning rate sets
-    ``learning_rate_init`` on the estimator *and* on its optimizer (Adam
-    recomputes its step size from it on every update), plus the SGD solver's
-    current ``learning_rate``. The optimizer's state (momentum, Adam moments)
-    carries over, as it would for one more training step; the loss curve,
-    iteration counters and early-stopping bookkeeping are restored.
+    The step is exactly one optimizer update on the whole batch: the update
+    ``partial_fit`` with ``batch_size`` set to the batch length makes, taken
+    directly (:mod:`sk_unlearn._mlp_step`: its gradient and its optimizer
+    step, without its validation and bookkeeping, ~3x sooner on a relabeling
+    batch; with scikit-learn before 1.7, ``partial_fit`` itself, its loss
+    curve, iteration counters and early-stopping bookkeeping restored
+    afterwards). The unlearning rate sets the optimizer's
+    ``learning_rate_init`` (Adam recomputes its step size from it on every
+    update) and the SGD solver's current ``learning_rate``, for the step only.
+    The optimizer's state (momentum, Adam moments) carries over, as it would
+    for one more training step.
     """
 
     def auto_unlearning_rate(self) -> float:
@@ -345,15 +349,20 @@ class MLPAdapter(EstimatorAdapter):
     ) -> None:
         est = self.estimator
         optimizer = getattr(est, "_optimizer", None)
+        opt_settings: dict[str, Any] = {}
+        if rate is not None:
+            opt_settings = {"learning_rate_init": float(rate), "learning_rate": float(rate)}
+        if _mlp_step.supported(est):
+            with temporarily(optimizer, **opt_settings):
+                _mlp_step.batch_update(est, X, y, sample_weight)
+            return
         est_settings: dict[str, Any] = {"batch_size": X.shape[0], "early_stopping": False}
         if getattr(est, "best_loss_", 0.0) is None:
             # Trained with early stopping: the loss-based bookkeeping the step
             # runs instead needs a number (and is restored afterwards).
             est_settings["best_loss_"] = np.inf
-        opt_settings: dict[str, Any] = {}
         if rate is not None:
             est_settings["learning_rate_init"] = float(rate)
-            opt_settings = {"learning_rate_init": float(rate), "learning_rate": float(rate)}
         with (
             temporarily(est, **est_settings),
             temporarily(optimizer, **opt_settings),

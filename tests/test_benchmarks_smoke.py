@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from sklearn.neural_network import MLPClassifier
+
+from sk_unlearn import _mlp_step
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MNIST = REPO_ROOT / ".." / "shared" / "data" / "mnist.npz"
@@ -253,8 +256,10 @@ def test_bench_overhead_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     text = out.read_text(encoding="utf-8")
     assert text in capsys.readouterr().out
     ratios = re.findall(r"\| (\d+\.\d+)x \|", text)
-    assert len(ratios) == 9 and all(float(r) > 0 for r in ratios)
+    direct_mlp = _mlp_step._backprop_takes_sample_weight(MLPClassifier._backprop)
+    assert len(ratios) == 9 + direct_mlp and all(float(r) > 0 for r in ratios)
     assert "| one-row forget / by hand, SGD, batch step |" in text
+    assert ("| MLP direct update speed-up over partial_fit (same batch) |" in text) == direct_mlp
     assert "| load of a pickled wrapper and its first request / raw estimator + X + y |" in text
 
 
