@@ -300,6 +300,21 @@ def test_a_call_is_served_in_eval_mode_and_every_flag_comes_back_even_on_failure
     assert adapter._serving is None
 
 
+def test_a_step_inside_a_call_is_the_step_outside_one(fitted, digits):
+    inside, outside = copy.deepcopy(fitted), copy.deepcopy(fitted)
+    before = weights(fitted)
+    rows, labels = digits.X_train[:5].astype(np.float32), digits.y_train[5:10]
+    adapter = inside._adapter()
+    with adapter.serving():  # the learnable parameters listed once, for every step
+        adapter.forget_step(rows, labels, 1e-2)
+        adapter.forget_step(rows[::-1], labels, 1e-2)
+    alone = outside._adapter()
+    alone.forget_step(rows, labels, 1e-2)
+    alone.forget_step(rows[::-1], labels, 1e-2)
+    assert_same_weights(weights(inside), weights(outside))
+    assert weights(inside)["layers.0.weight"].ne(before["layers.0.weight"]).any()
+
+
 def test_the_finiteness_check_inside_a_call_sees_weights_changed_in_it(fitted):
     adapter = fitted._adapter()
     with adapter.serving():
