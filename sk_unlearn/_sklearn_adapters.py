@@ -237,7 +237,12 @@ class _Attributes(NamedTuple):
 
 
 def _attributes(
-    estimator: Any, arrays: tuple[str, ...] | None = None, deep: tuple[str, ...] = ()
+    estimator: Any,
+    arrays: tuple[str, ...] | None = None,
+    deep: tuple[str, ...] = (),
+    *,
+    generators: bool = True,
+    memo: dict[int, Any] | None = None,
 ) -> _Attributes:
     """What a ``partial_fit`` step may change, saved for :func:`_put_back`: a fraction of
     the cost of a deep copy of the estimator.
@@ -247,9 +252,11 @@ def _attributes(
     or, for None, every array attribute and every list of arrays; deep
     copies of the attributes named in ``deep`` (an array two attributes name,
     as ``coef_`` and ``_average_coef`` after an averaged step, is copied
-    once and stays shared); and the states of the
-    ``RandomState`` generators among the attributes, which keep their
-    identity (a generator the user passed stays theirs).
+    once and stays shared, and so is one ``memo`` shared by several calls);
+    and, unless ``generators`` is false (for a step that draws no random
+    numbers), the states of the ``RandomState`` generators among the
+    attributes, which keep their identity (a generator the user passed stays
+    theirs).
     """
     state = dict(vars(estimator))
     if arrays is None:
@@ -259,7 +266,7 @@ def _attributes(
             if isinstance(value, np.ndarray)
             or (isinstance(value, list) and value and isinstance(value[0], np.ndarray))
         )
-    memo: dict[int, Any] = {}  # one copy per array, however many attributes name it
+    memo = {} if memo is None else memo  # one copy per array, however many attributes name it
 
     def copied(value: Any) -> Any:
         if not isinstance(value, np.ndarray):
@@ -275,12 +282,12 @@ def _attributes(
     for name in deep:
         if name in state:
             state[name] = copy.deepcopy(state[name], memo)
-    generators = {
+    drawn = {
         name: value.get_state()
         for name, value in state.items()
-        if isinstance(value, np.random.RandomState)
+        if generators and isinstance(value, np.random.RandomState)
     }
-    return _Attributes(state, generators)
+    return _Attributes(state, drawn)
 
 
 def _put_back(estimator: Any, saved: _Attributes) -> None:
@@ -393,18 +400,37 @@ class MLPAdapter(EstimatorAdapter):
         return output
 
     def snapshot(self, scope: str = STEP) -> Any:
-        """For a step: the attributes, with copies of the weights, deep copies of
+        """For a step: for the direct update, the attributes with copies of the weights and
+        the optimizer's attributes with copies of its buffers, all it changes (~5x sooner);
+        for ``partial_fit``, the attributes with copies of the weights, deep copies of
         :attr:`_STEP_STATE` and the shuffling generator's state (half the cost of a deep
         copy of the estimator); else a deep copy."""
         if scope != STEP:
             return super().snapshot(scope)
-        return _attributes(self.estimator, arrays=("coefs_", "intercepts_"), deep=self._STEP_STATE)
+        est = self.estimator
+        weights = ("coefs_", "intercepts_")
+        if _mlp_step.supported(est):
+            memo: dict[int, Any] = {}
+            model = _attributes(est, arrays=weights, generators=False, memo=memo)
+            return _Update(model, _attributes(est._optimizer, generators=False, memo=memo))
+        return _attributes(est, arrays=weights, deep=self._STEP_STATE)
 
     def restore(self, snapshot: Any) -> None:
-        if isinstance(snapshot, _Attributes):
+        if isinstance(snapshot, _Update):
+            _put_back(self.estimator, snapshot.model)
+            _put_back(self.estimator._optimizer, snapshot.optimizer)  # the same object
+        elif isinstance(snapshot, _Attributes):
             _put_back(self.estimator, snapshot)
         else:
             super().restore(snapshot)
+
+
+class _Update(NamedTuple):
+    """What the MLP's direct update changes, saved: the estimator's attributes (with its
+    weights) and its optimizer's (with its buffers: momentum, Adam's moments)."""
+
+    model: _Attributes
+    optimizer: _Attributes
 
 
 class PartialFitAdapter(EstimatorAdapter):
