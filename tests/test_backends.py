@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -45,6 +46,39 @@ def test_an_estimator_without_partial_fit_can_be_plugged_in(registry, digits):
     clf = UnlearnableClassifier(LogisticRegression(max_iter=200), n_replay=2, random_state=0)
     clf.fit(digits.X_train, digits.y_train).forget(digits.X_train[:2], digits.y_train[:2])
     assert clf.n_forgotten_ == 2 and clf.deletion_log_[0].method == "relabel"
+
+
+def test_every_step_and_check_of_a_forget_call_runs_inside_one_serving_block(registry, digits):
+    events = []
+
+    class Recording(LogisticAdapter):
+        name = "test-recording"
+        inside = False
+
+        @contextmanager
+        def serving(self):
+            events.append("enter")
+            self.inside = True
+            try:
+                yield
+            finally:
+                self.inside = False
+                events.append("exit")
+
+        def forget_step(self, X, y, rate, sample_weight=None):
+            events.append("step inside" if self.inside else "step outside")
+            super().forget_step(X, y, rate, sample_weight)
+
+        def finite(self):
+            events.append("check inside" if self.inside else "check outside")
+            return super().finite()
+
+    register_adapter(Recording)
+    clf = UnlearnableClassifier(LogisticRegression(max_iter=200), n_replay=2, random_state=0)
+    clf.fit(digits.X_train, digits.y_train)
+    events.clear()
+    clf.forget(digits.X_train[:3], digits.y_train[:3])
+    assert events == ["enter", "step inside", "step inside", "step inside", "check inside", "exit"]
 
 
 def test_the_registry_refuses_duplicates_and_non_adapters(registry):
