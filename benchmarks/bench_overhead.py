@@ -203,13 +203,21 @@ def _mlp_step_speed(X: np.ndarray, y: np.ndarray, n: int) -> tuple[float, float]
     if not _mlp_step.supported(base):
         return None
     base.set_params(batch_size=N_RELABELS + N_REPLAY, learning_rate_init=3e-5)
+    return _against_partial_fit(base, _mlp_step_at, 3e-5, X, y, n)
+
+
+def _against_partial_fit(
+    base: Any, step: Callable[..., None], rate: float, X: np.ndarray, y: np.ndarray, n: int
+) -> tuple[float, float]:
+    """Median seconds of ``step(model, Xb, yb, rate)`` and of ``partial_fit`` on the same
+    ``n`` random 41-row batches, each on its own copy of ``base``, interleaved."""
     rng = np.random.default_rng(1)
     fast_model, slow_model = copy.deepcopy(base), copy.deepcopy(base)
     fast, slow = [], []
     for _ in range(n):
         rows = rng.choice(len(y), N_RELABELS + N_REPLAY, replace=False)
         Xb, yb = X[rows], rng.integers(0, 10, len(rows))
-        fast.append(_clock(_mlp_step_at, fast_model, Xb, yb, 3e-5))
+        fast.append(_clock(step, fast_model, Xb, yb, rate))
         slow.append(_clock(slow_model.partial_fit, Xb, yb))
     return float(np.median(fast)), float(np.median(slow))
 
@@ -218,15 +226,7 @@ def _step_speed(X: np.ndarray, y: np.ndarray, n: int) -> tuple[float, float]:
     """Median seconds of the batch step and of partial_fit on the same 41-row batches."""
     base = SGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(X, y)
     base.set_params(learning_rate="constant", eta0=1e-4)
-    rng = np.random.default_rng(1)
-    fast_model, slow_model = copy.deepcopy(base), copy.deepcopy(base)
-    fast, slow = [], []
-    for _ in range(n):
-        rows = rng.choice(len(y), N_RELABELS + N_REPLAY, replace=False)
-        Xb, yb = X[rows], rng.integers(0, 10, len(rows))
-        fast.append(_clock(batch_step, fast_model, Xb, yb, 1e-4))
-        slow.append(_clock(slow_model.partial_fit, Xb, yb))
-    return float(np.median(fast)), float(np.median(slow))
+    return _against_partial_fit(base, batch_step, 1e-4, X, y, n)
 
 
 def _bulk(X: np.ndarray, y: np.ndarray, n_rows: int) -> tuple[float, float]:

@@ -269,6 +269,11 @@ class EstimatorAdapter(ABC):
         """Class probabilities, columns ordered as ``classes``."""
         return self.estimator.predict_proba(X)
 
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """The estimator's ``decision_function`` (its classes' order), for
+        :meth:`class_scores` where it has no ``predict_proba``."""
+        return np.asarray(self.estimator.decision_function(X))
+
     def has_class_scores(self) -> bool:
         """Whether :meth:`class_scores` can answer (the estimator can score rows)."""
         return _scores.has_scores(self.estimator)
@@ -302,7 +307,7 @@ class EstimatorAdapter(ABC):
         est = self.estimator
         if _scores.scoring_method(est) == "predict_proba":
             return _scores.log_scores(self, X)  # through predict_proba above
-        scores = _scores.log_scores(est, X)
+        scores = _scores.decision_columns(self.decision_function(X))
         own = getattr(est, "classes_", None)
         if self.classes is None or own is None:
             return scores

@@ -57,6 +57,11 @@ def supported(estimator: Any) -> bool:
     )
 
 
+def _floats(values: Any) -> Any:
+    """``values`` (an array or a sparse matrix) as float64 or float32, as partial_fit casts."""
+    return values if values.dtype in (np.float64, np.float32) else values.astype(np.float64)
+
+
 def batch_update(
     estimator: Any, X: Any, y: np.ndarray, sample_weight: np.ndarray | None = None
 ) -> None:
@@ -82,21 +87,12 @@ def batch_update(
     True
     """
     est = estimator
-    if sp.issparse(X):
-        X = X.tocsr()
-        if X.dtype not in (np.float64, np.float32):
-            X = X.astype(np.float64)
-    else:
-        X = np.asarray(X)
-        if X.dtype not in (np.float64, np.float32):
-            X = X.astype(np.float64)
+    X = _floats(X.tocsr() if sp.issparse(X) else np.asarray(X))
     Y = est._label_binarizer.transform(y).astype(bool)  # as partial_fit binarises them
     if Y.ndim == 1:
         Y = Y.reshape(-1, 1)
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight)
-        if sample_weight.dtype not in (np.float64, np.float32):
-            sample_weight = sample_weight.astype(np.float64)
+        sample_weight = _floats(np.asarray(sample_weight))
     units = [X.shape[1]] + [coef.shape[1] for coef in est.coefs_]
     activations: list[Any] = [X] + [None] * (len(units) - 1)
     deltas: list[Any] = [None] * (len(units) - 1)

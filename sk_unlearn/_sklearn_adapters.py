@@ -16,15 +16,8 @@ import numpy as np
 from sklearn import linear_model
 from sklearn.neural_network import MLPClassifier
 
-from . import _linear_scores, _linear_step, _mlp_step, _scores, _warnings
-from ._adapter import (
-    STEP,
-    EstimatorAdapter,
-    in_order,
-    preserved,
-    takes_sample_weight,
-    temporarily,
-)
+from . import _linear_scores, _linear_step, _mlp_step, _warnings
+from ._adapter import STEP, EstimatorAdapter, preserved, takes_sample_weight, temporarily
 
 
 class SGDAdapter(EstimatorAdapter):
@@ -109,21 +102,12 @@ class SGDAdapter(EstimatorAdapter):
             return _linear_scores.probabilities(est, X)
         return super().predict_proba(X)
 
-    def class_scores(self, X: np.ndarray) -> np.ndarray:
-        """For a loss without ``predict_proba`` (hinge, perceptron, ...), the decision
-        scores computed from the weights (:func:`sk_unlearn._linear_scores.decision`, the
-        formula of ``decision_function`` without its input validation, which cost more
-        than the rest of a one-row request's scoring); else as the base class says."""
-        est = self.estimator
-        if _scores.scoring_method(est) == "predict_proba" or not hasattr(est, "coef_"):
-            return super().class_scores(X)
-        scores = _linear_scores.decision(est, X)
-        if scores.shape[1] == 1:  # binary: the score of class 1, as decision_function gives it
-            scores = scores[:, 0]
-        columns = _scores.decision_columns(scores)
-        if self.classes is None:
-            return columns
-        return in_order(columns, np.asarray(est.classes_), np.asarray(self.classes))
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """``decision_function`` computed from the weights
+        (:func:`sk_unlearn._linear_scores.decision`: its formula without its input
+        validation, which cost more than the rest of a one-row request's scoring)."""
+        scores = _linear_scores.decision(self.estimator, X)
+        return scores[:, 0] if scores.shape[1] == 1 else scores  # binary: class 1's score
 
     def finite(self) -> bool:
         """Whether ``coef_`` and ``intercept_`` are finite: the model's only floating-point
