@@ -6,8 +6,8 @@ exactly one update: validation of the batch, label binarisation, one
 ``_optimizer.update_params``, then its bookkeeping (the loss curve, counters,
 the early-stopping count, the schedule's end-of-iteration hook), which the
 MLP adapter restores afterwards anyway. On a relabeling batch (41 MNIST rows, a
-784-64-10 net) they cost half as much again as the update itself: 3.3 ms
-against 2.2 ms (``benchmarks/bench_overhead.py``: 1.5x).
+784-64-10 net) partial_fit took 1.5x as long as the update alone
+(``python benchmarks/bench_overhead.py``, benchmarks/results/overhead.md).
 :func:`batch_update` makes the same update from the same two calls on rows the
 wrapper has validated, and leaves the bookkeeping alone.
 

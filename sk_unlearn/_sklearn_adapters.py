@@ -288,10 +288,10 @@ class MLPAdapter(EstimatorAdapter):
     The step is exactly one optimizer update on the whole batch: the update
     ``partial_fit`` with ``batch_size`` set to the batch length makes, taken
     directly (:mod:`sk_unlearn._mlp_step`: its gradient and its optimizer
-    step, without its validation and bookkeeping, 1.5x sooner on a relabeling
-    batch; with scikit-learn before 1.7, ``partial_fit`` itself, its loss
-    curve, iteration counters and early-stopping bookkeeping restored
-    afterwards). The unlearning rate sets the optimizer's
+    step, without its validation and bookkeeping: 1.5x sooner on a relabeling
+    batch in ``benchmarks/bench_overhead.py``; with scikit-learn before 1.7,
+    ``partial_fit`` itself, its loss curve, iteration counters and
+    early-stopping bookkeeping restored afterwards). The unlearning rate sets the optimizer's
     ``learning_rate_init`` (Adam recomputes its step size from it on every
     update) and the SGD solver's current ``learning_rate``, for the step only.
     The optimizer's state (momentum, Adam moments) carries over, as it would
@@ -385,8 +385,8 @@ class MLPAdapter(EstimatorAdapter):
 
     def snapshot(self, scope: str = STEP) -> Any:
         """For a step: for the direct update, the attributes with copies of the weights and
-        the optimizer's attributes with copies of its buffers, all it changes (96 µs instead
-        of 150 for a 784-64-10 net with Adam, most of it copying the moments); for
+        the optimizer's attributes with copies of its buffers, all it changes (most of the
+        cost is copying Adam's moments); for
         ``partial_fit``, the attributes with copies of the weights, deep copies of
         :attr:`_STEP_STATE` and the shuffling generator's state (half the cost of a deep
         copy of the estimator); else a deep copy."""
