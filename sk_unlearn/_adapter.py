@@ -125,6 +125,7 @@ class EstimatorAdapter(ABC):
     ================================  =============================================
     :meth:`fit`                       ``estimator.fit(X, y)``
     :meth:`partial_fit`               ``estimator.partial_fit(X, y, classes=...)``
+    :meth:`train_one_epoch`           :meth:`partial_fit`
     :meth:`predict`                   ``estimator.predict``
     :meth:`predict_proba`             ``estimator.predict_proba``
     :meth:`class_scores`              log ``predict_proba``, else ``decision_function``
@@ -188,6 +189,10 @@ class EstimatorAdapter(ABC):
     #: exact removals by retraining the shards that held the rows (SISA), and
     #: :meth:`out_of_shard_probabilities`.
     retrains_shards: ClassVar[bool] = False
+
+    #: Whether the adapter implements :meth:`perturb_weights` (a neural
+    #: network's weights): then ``method="noisy_finetune"`` can serve requests.
+    perturbs_weights: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -259,6 +264,20 @@ class EstimatorAdapter(ABC):
     ) -> None:
         """Learn the rows ``(X, y)`` incrementally, weighted by ``sample_weight``."""
         self.estimator.partial_fit(X, y, classes=classes, **weight_kwargs(sample_weight))
+
+    def train_one_epoch(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        """One pass over the rows ``(X, y)`` with the estimator's own optimizer and settings.
+
+        The default is :meth:`partial_fit`, which is one epoch for scikit-learn's
+        incremental estimators.
+        """
+        self.partial_fit(X, y, classes, sample_weight)
 
     # ---------------------------------------------------------- predicting
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -363,6 +382,19 @@ class EstimatorAdapter(ABC):
         raise NotImplementedError(
             f"{type(self).__name__} cannot remove rows exactly from "
             f"{type(self.estimator).__name__}."
+        )
+
+    def perturb_weights(self, rng: np.random.Generator, scale: float) -> None:
+        """Add Gaussian noise to every learnable weight array, in place.
+
+        Each array (a layer's weights, its biases) gets independent noise of
+        standard deviation ``scale`` times that array's own standard deviation,
+        drawn from ``rng``, so that the perturbation is the same relative size
+        in every layer whatever its initialisation. Only where
+        :attr:`perturbs_weights` is true.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot perturb the weights of {type(self.estimator).__name__}."
         )
 
     def out_of_shard_probabilities(self, X: np.ndarray) -> np.ndarray:

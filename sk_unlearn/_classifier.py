@@ -43,7 +43,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _certify, _durability, _safe_pickle, _validation, _warnings
-from ._adapter import STEP, TRAINING, EstimatorAdapter, weight_kwargs
+from ._adapter import TRAINING, EstimatorAdapter, weight_kwargs
 from ._backends import adapter_for
 from ._certificate import Certificate
 from ._compat import FORMAT_KEY, FORMAT_VERSION, upgrade
@@ -153,7 +153,14 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
       model a fresh fit on the retained rows would give;
     - ``"sharded"`` (a :class:`~sk_unlearn.ShardedClassifier` around any
       classifier): the shard that held the row is retrained without it
-      (SISA), exactly, at the cost of one shard's training.
+      (SISA), exactly, at the cost of one shard's training;
+    - ``"noisy_finetune"`` (approximate; ``MLPClassifier``, skorch nets):
+      the requests of a call are served together, by Gaussian noise on the
+      weights followed by ``finetune_epochs`` epochs of ``partial_fit`` on the
+      retained rows. It costs those epochs per call however many rows the
+      call forgets. By the field's measures it forgets ordinary rows far
+      better than relabeling, and rows the model memorized (mislabeled,
+      outliers) not at all (see the user guide, "Noisy fine-tuning").
 
     Relabeling and exact removal cost the same whatever the number of
     training rows. Every ``retrain_after`` requests the model is retrained
@@ -182,13 +189,15 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1",
         eta0=1.0)``.)
 
-    method : {"auto", "exact", "sharded", "certified", "relabel"}, default="auto"
+    method : {"auto", "exact", "sharded", "certified", "relabel", "noisy_finetune"}, \
+            default="auto"
         How requests are served. ``"auto"`` is ``"exact"`` where the
         estimator allows it (the naive Bayes family), ``"sharded"`` for a
         :class:`~sk_unlearn.ShardedClassifier`, ``"certified"`` for
         :class:`~sk_unlearn.CertifiedLogisticRegression` (one Newton step per
         call within an (epsilon, delta) budget, a retraining beyond it) and
-        ``"relabel"`` otherwise. ``"exact"``, ``"sharded"`` or ``"certified"`` on an
+        ``"relabel"`` otherwise (``"noisy_finetune"`` is never chosen by
+        ``"auto"``: its cost is per call, not per request). A method on an
         estimator that cannot serve it is a ``ValueError``. The relabeling
         parameters below apply to ``"relabel"`` only.
 
@@ -245,6 +254,19 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         (``benchmarks/results/tune_defaults.md``); the ``MLPClassifier`` rate
         was chosen against the calibrated certificate
         (``benchmarks/results/choose_mlp_defaults.md``; docs/benchmarks.md).
+
+    noise_scale : float, default=0.35
+        ``"noisy_finetune"`` only: the standard deviation of the Gaussian
+        noise added to each weight array (a layer's weights, its biases),
+        relative to that array's own standard deviation. Measured against
+        models retrained without the rows
+        (``benchmarks/results/forget_quality.md``): larger values forget more
+        and cost accuracy that fine-tuning must win back.
+
+    finetune_epochs : int, default=2
+        ``"noisy_finetune"`` only: passes of ``partial_fit`` over the
+        retained rows (shuffled, the call's rows left out) after the noise.
+        A call costs this many epochs of training.
 
     retrain_after : int or float, default=None
         Retrain from scratch on the retained rows once this many requests
@@ -418,6 +440,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "relabel": [StrOptions(set(STRATEGIES))],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "n_replay": [Interval(Integral, 0, None, closed="left")],
+        "noise_scale": [Interval(Real, 0, None, closed="left")],
+        "finetune_epochs": [Interval(Integral, 1, None, closed="left")],
         "retrain_after": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
@@ -441,6 +465,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n_steps: int = 1,
         unlearning_rate: float | str | None = "auto",
         n_replay: int = 32,
+        noise_scale: float = 0.35,
+        finetune_epochs: int = 2,
         retrain_after: int | float | None = None,
         unlearning_optimizer: Any = "auto",
         max_divergence: float | None = None,
@@ -456,6 +482,8 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_steps = n_steps
         self.unlearning_rate = unlearning_rate
         self.n_replay = n_replay
+        self.noise_scale = noise_scale
+        self.finetune_epochs = finetune_epochs
         self.retrain_after = retrain_after
         self.unlearning_optimizer = unlearning_optimizer
         self.max_divergence = max_divergence
@@ -770,7 +798,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             hashes = _keyed_hashes(X_arr, y_arr)
             tags = _request_tags(len(positions), [subjects[k] for k in owners], ticket)
             first_request = tx.begin(self._ledger, hashes)
-            tx.snapshot(adapter, STEP, rng=self._rng)
+            tx.snapshot(adapter, method.snapshot_scope, rng=self._rng)
             tx.stage("apply")
             with adapter.serving():
                 records, retrains = self._serve(

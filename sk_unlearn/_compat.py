@@ -23,6 +23,8 @@ Formats:
 5. ``rows_path``: older states get ``None`` (their rows are in the pickle,
    as they always were). The row store gains per-row sample weights and,
    optionally, a row file or sparse rows; it reads older stores itself.
+6. ``method="noisy_finetune"``: older states get its parameters' defaults
+   (``noise_scale=0.35``, ``finetune_epochs=2``), which they never used.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from ._keys import deployment_key, keyed_label_hash
 from ._ledger import DeletionRecord, Ledger
 
 #: The format this version writes.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 #: The key under which a pickled state names its format.
 FORMAT_KEY = "_sk_unlearn_format"
@@ -63,6 +65,9 @@ def upgrade(state: dict[str, Any]) -> dict[str, Any]:
         _key_the_labels(state["_ledger"])
     if version < 5:
         state.setdefault("rows_path", None)
+    if version < 6:
+        state.setdefault("noise_scale", 0.35)
+        state.setdefault("finetune_epochs", 2)
     return state
 
 

@@ -55,8 +55,10 @@ class DeletionRecord:
         How it was served: ``"relabel"`` (optimizer steps on relabeled
         mini-batches), ``"exact"`` (the row's contribution subtracted from
         the model's sufficient statistics), ``"sharded"`` (the shard that
-        held it retrained, see :class:`~sk_unlearn.ShardedClassifier`) or
-        ``"certified"`` (a Newton step within an (epsilon, delta) budget).
+        held it retrained, see :class:`~sk_unlearn.ShardedClassifier`),
+        ``"certified"`` (a Newton step within an (epsilon, delta) budget) or
+        ``"noisy_finetune"`` (noise on the weights, then fine-tuning on the
+        retained rows; the requests of one call are served together).
     n_relabels : int or None
         Number of relabeled copies in each mini-batch (``"relabel"`` only).
     n_replay : int or None
@@ -81,8 +83,9 @@ class DeletionRecord:
         then the one a fresh fit without the row gives, or a retraining served
         it), ``"certified"`` (a certified Newton step: see
         :class:`~sk_unlearn.CertifiedLogisticRegression`) or ``"approximate"``
-        (random relabeling). A certified or approximate removal becomes exact
-        at the next retraining from scratch (``retrained``, ``retrain_log_``).
+        (random relabeling, noisy fine-tuning). A certified or approximate
+        removal becomes exact at the next retraining from scratch
+        (``retrained``, ``retrain_log_``).
     shard : int or None
         ``"sharded"`` only: the shard of :class:`~sk_unlearn.ShardedClassifier`
         that held the row, retrained without it.
@@ -95,6 +98,12 @@ class DeletionRecord:
         :func:`sk_unlearn.subject_hash`); None for a row given by value.
     ticket : str or None
         The reference the ``forget`` call was given (``ticket=``), in clear.
+    noise_scale : float or None
+        ``"noisy_finetune"`` only: the relative size of the Gaussian noise
+        added to the weights (``UnlearnableClassifier(noise_scale=...)``).
+    finetune_epochs : int or None
+        ``"noisy_finetune"`` only: the passes over the retained rows that
+        followed the noise.
     """
 
     request: int
@@ -115,6 +124,8 @@ class DeletionRecord:
     slice: int | None = None
     subject: str | None = None
     ticket: str | None = None
+    noise_scale: float | None = None
+    finetune_epochs: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict (JSON-serialisable for simple labels).
@@ -911,7 +922,9 @@ def _authentic(
 
 
 #: Record fields that lines written before them lack: absent and None are the same.
-_OPTIONAL_FIELDS = frozenset({"shard", "slice", "subject", "ticket"})
+_OPTIONAL_FIELDS = frozenset(
+    {"shard", "slice", "subject", "ticket", "noise_scale", "finetune_epochs"}
+)
 
 
 def _content(fields: dict[str, Any]) -> dict[str, Any]:

@@ -369,6 +369,13 @@ class MLPAdapter(EstimatorAdapter):
     #: copies, which the shallow copy of the attributes undoes.)
     _STEP_STATE = ("_optimizer", "loss_curve_", "validation_scores_")
 
+    perturbs_weights = True
+
+    def perturb_weights(self, rng: np.random.Generator, scale: float) -> None:
+        """Noise on ``coefs_`` and ``intercepts_`` (see the base class), in their dtype."""
+        for array in (*self.estimator.coefs_, *self.estimator.intercepts_):
+            array += rng.normal(0.0, scale * float(array.std()), array.shape).astype(array.dtype)
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """``predict_proba`` without the estimator's input validation, for rows the wrapper
         validated: its own forward pass (``_forward_pass_fast(X, check_input=False)``),

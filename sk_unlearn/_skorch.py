@@ -278,6 +278,20 @@ class SkorchAdapter(EstimatorAdapter):
             self.estimator.partial_fit(self._rows(X), self._codes(y), classes=indices)
         self._check_outputs(X)
 
+    def train_one_epoch(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        """``partial_fit`` for one epoch (skorch's own runs ``max_epochs`` of them)."""
+        self._no_weights(sample_weight)
+        indices = np.arange(len(classes))
+        with self._shape_errors(X):
+            self.estimator.partial_fit(self._rows(X), self._codes(y), classes=indices, epochs=1)
+        self._check_outputs(X)
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """The net's ``predict_proba``; for at most one batch of rows (a request's row, say),
         its own forward pass without the DataLoader: the module in eval mode, no gradients,
@@ -383,6 +397,19 @@ class SkorchAdapter(EstimatorAdapter):
                 optimizer.step()
             finally:
                 optimizer.zero_grad(set_to_none=True)
+
+    perturbs_weights = True
+
+    def perturb_weights(self, rng: np.random.Generator, scale: float) -> None:
+        """Noise on every learnable parameter (``get_all_learnable_params``; see the base
+        class), drawn by ``rng`` in float64 and added in the parameter's dtype and device."""
+        import torch
+
+        with torch.no_grad():
+            for _, parameter in self.estimator.get_all_learnable_params():
+                spread = scale * float(parameter.detach().double().std(correction=0))
+                noise = rng.normal(0.0, spread, tuple(parameter.shape))
+                parameter.add_(torch.as_tensor(noise).to(parameter))
 
     def finite(self) -> bool:
         """Whether every weight of every registered module and criterion is finite.

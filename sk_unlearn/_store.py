@@ -217,6 +217,11 @@ class RowStore:
         return self._X[: self._n]
 
     @property
+    def n_values(self) -> int:
+        """Values per row (the product of the row shape)."""
+        return int(np.prod(self._X.shape[1:], dtype=np.int64))
+
+    @property
     def dtype(self) -> np.dtype:
         """The dtype the rows are kept in."""
         return np.dtype(self._X.dtype)
@@ -929,6 +934,10 @@ class ReplaySampler:
         self._excluded_per_class = Counter(label_key(store.y[p]) for p in self._excluded)
         self._pools: dict[Hashable, np.ndarray] = {}
 
+    def __len__(self) -> int:
+        """How many retained rows the sampler may return (the excluded ones left out)."""
+        return len(self._store) - len(self._excluded)
+
     def sample(self, label: Hashable, n: int, rng: np.random.Generator) -> np.ndarray:
         """Positions of up to ``n`` distinct retained rows of class ``label``."""
         key = label_key(label)
@@ -959,3 +968,34 @@ class ReplaySampler:
         positions = self.sample(label, n, rng)
         store = self._store
         return store.rows_at(positions), store.y[positions], store.weights_at(positions)
+
+    def epoch(
+        self, rng: np.random.Generator, block: int | None = None
+    ) -> Iterator[tuple[Any, np.ndarray, np.ndarray | None]]:
+        """Every retained row that is not excluded, once, in an order shuffled by ``rng``.
+
+        Yields copies of the rows, their labels and their sample weights
+        (None where the store has none), ``block`` rows at a time (default:
+        :func:`sk_unlearn._keys.block_rows`, so that at most a few million
+        values are in memory at once however the rows are stored). Nothing
+        is yielded when no row is left.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_unlearn._store import RowStore
+        >>> store = RowStore(2, np.float64, np.int64)
+        >>> _ = store.add(np.arange(8.0).reshape(4, 2), np.array([0, 1, 0, 1]))
+        >>> sampler = store.replay_sampler(exclude=[1])
+        >>> rows = [X for X, y, w in sampler.epoch(np.random.default_rng(0), block=2)]
+        >>> [len(X) for X in rows], sorted(np.vstack(rows)[:, 0].tolist())
+        ([2, 1], [0.0, 4.0, 6.0])
+        """
+        store = self._store
+        kept = np.ones(len(store), dtype=bool)
+        kept[list(self._excluded)] = False
+        order = rng.permutation(np.flatnonzero(kept))
+        step = block or block_rows(store.sparse, store.n_values)
+        for start in range(0, len(order), step):
+            positions = order[start : start + step]
+            yield store.rows_at(positions), store.y[positions], store.weights_at(positions)

@@ -40,6 +40,10 @@ def test_a_0_1_pickle_loads_and_predicts_as_it_did(name):
     # 0.1 served every request approximately, by relabeling.
     assert {r.method for r in clf.deletion_log_} == {"relabel"}
     assert {r.guarantee for r in clf.deletion_log_} == {"approximate"}
+    # Parameters added since take their defaults; records read None for fields added since.
+    assert (clf.noise_scale, clf.finetune_epochs, clf.rows_path) == (0.35, 2, None)
+    assert {(r.noise_scale, r.finetune_epochs) for r in clf.deletion_log_} == {(None, None)}
+    assert clf.get_params()["finetune_epochs"] == 2
 
 
 def test_a_0_1_naive_bayes_keeps_relabeling_as_it_did():

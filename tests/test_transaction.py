@@ -87,7 +87,13 @@ BACKENDS = {
     "mlp": lambda: MLPClassifier((16,), max_iter=5, random_state=0),
     "naive-bayes": MultinomialNB,
     "skorch": _skorch_estimator,
+    # Requests served by noise and fine-tuning (method set below).
+    "mlp-noisy-finetune": lambda: MLPClassifier((16,), max_iter=5, random_state=0),
+    "skorch-noisy-finetune": _skorch_estimator,
 }
+
+#: The backends whose requests a method other than "auto" serves.
+METHOD_OF = {"mlp-noisy-finetune": "noisy_finetune", "skorch-noisy-finetune": "noisy_finetune"}
 
 #: The stages each operation goes through, in order.
 OPERATION_STAGES = {
@@ -121,7 +127,7 @@ def originals(digits, tmp_path_factory):
     """One fitted model per backend, with a ledger file and two requests served."""
     made = {}
     for name, make in BACKENDS.items():
-        if name == "skorch":
+        if name.startswith("skorch"):
             try:
                 estimator = make()
             except pytest.skip.Exception:
@@ -131,7 +137,7 @@ def originals(digits, tmp_path_factory):
         ledger = tmp_path_factory.mktemp(name) / "ledger.jsonl"
         # Naive Bayes forgets exactly, and a certificate never retrains an exact
         # model: its certificate-retrain case serves requests by relabeling.
-        method = "relabel" if name == "naive-bayes" else "auto"
+        method = "relabel" if name == "naive-bayes" else METHOD_OF.get(name, "auto")
         optimizer = "sgd" if name == "sgd-batch-step" else "auto"
         clf = UnlearnableClassifier(
             estimator,
@@ -222,21 +228,26 @@ def test_a_step_failing_part_way_through_a_call_rolls_it_all_back(
 ):
     clf = fresh(backend)
     adapter_type = type(clf._adapter())
-    primitive = "remove_rows" if clf._method(clf._adapter()).name == "exact" else "forget_step"
+    # Noisy fine-tuning: the second epoch's partial_fit fails, after the noise and the
+    # first epoch changed the model.
+    primitive, failing = {
+        "exact": ("remove_rows", 3),
+        "noisy_finetune": ("train_one_epoch", 2),
+    }.get(clf._method(clf._adapter()).name, ("forget_step", 3))
     original = getattr(adapter_type, primitive)
     calls = {"n": 0}
 
-    def fails_on_the_third(self, *args, **kwargs):
+    def fails_part_way(self, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:
-            raise InjectedFailure("the third step fails")
+        if calls["n"] == failing:
+            raise InjectedFailure("a step part-way through the call fails")
         return original(self, *args, **kwargs)
 
     before = pickle.dumps(clf)
-    monkeypatch.setattr(adapter_type, primitive, fails_on_the_third)
+    monkeypatch.setattr(adapter_type, primitive, fails_part_way)
     with pytest.raises(InjectedFailure):
         clf.forget(digits.X_train[10:16], digits.y_train[10:16])
-    assert calls["n"] == 3
+    assert calls["n"] == failing
     assert pickle.dumps(clf) == before
     assert clf.verify_ledger().ok
 

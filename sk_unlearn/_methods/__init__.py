@@ -20,6 +20,7 @@ from ._base import (
 )
 from .certified import CertifiedRemoval
 from .exact import ExactRemoval
+from .finetune import NoisyFinetuning
 from .relabel import RandomRelabeling
 from .sharded import ShardedRetraining
 
@@ -29,6 +30,7 @@ METHODS: dict[str, type[UnlearningMethod]] = {
     ShardedRetraining.name: ShardedRetraining,
     CertifiedRemoval.name: CertifiedRemoval,
     RandomRelabeling.name: RandomRelabeling,
+    NoisyFinetuning.name: NoisyFinetuning,
 }
 
 
@@ -48,6 +50,7 @@ __all__ = [
     "EXACT",
     "METHODS",
     "NO_RELABELING",
+    "NoisyFinetuning",
     "Call",
     "CertifiedRemoval",
     "ExactRemoval",

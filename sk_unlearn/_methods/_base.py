@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._adapter import EstimatorAdapter
+from .._adapter import STEP, EstimatorAdapter
 from .._store import ReplaySampler
 
 #: The three tiers of forgetting, as a record or certificate names them.
@@ -104,6 +104,11 @@ class UnlearningMethod(ABC):
     #: absurd rate can make overflow): the estimator then also checks the
     #: model's probabilities on the row after each request, not only its weights.
     takes_steps: ClassVar[bool] = False
+
+    #: What the transaction saves before the method serves a call
+    #: (:meth:`EstimatorAdapter.snapshot`'s scope): ``"step"`` where the method
+    #: changes only what a step does, ``"training"`` where it calls ``partial_fit``.
+    snapshot_scope: ClassVar[str] = STEP
 
     @classmethod
     @abstractmethod
