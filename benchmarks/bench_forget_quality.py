@@ -85,6 +85,11 @@ def methods_for(reference: OutOfFoldReference) -> dict[str, dict[str, Any]]:
             "n_steps": 10,
             "reference": reference,
         },
+        'method="noisy_finetune" (noise 0.35, 2 epochs)': {"method": "noisy_finetune"},
+        "noisy_finetune, noise 0.35, 4 epochs": {
+            "method": "noisy_finetune",
+            "finetune_epochs": 4,
+        },
     }
 
 
