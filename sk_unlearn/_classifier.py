@@ -713,10 +713,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             (``DeletionRecord.ticket``) so that the erasure report can name
             it. It is stored in clear: it must not itself be personal data.
         reference : OutOfFoldReference, default=None
-            Calibrated stopping for relabeling: ``n_steps`` becomes a cap, and
-            each row's steps stop once the model's confidence in its label is
-            down to what models that never saw it give (a row already there
-            takes no step; a step that overshoots is retried at half the rate).
+            Calibrated stopping for relabeling (any other method refuses it):
+            ``n_steps`` becomes a cap, and each row's steps stop once the
+            model's confidence in its label is down to what models that never
+            saw it give (a row already there takes no step; a step that
+            overshoots is retried at half the rate).
             The reference is built on first use (see
             :class:`OutOfFoldReference`); ``deletion_log_`` records the steps
             each request took.
@@ -784,6 +785,11 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             adapter = self._adapter()
             method = self._method(adapter)
             method.check(adapter, self.classes_)
+            if reference is not None and not method.stops_early:
+                raise ValueError(
+                    "reference= is for calibrated stopping, which only method='relabel' does; "
+                    f"method={method.name!r} takes no steps to stop. Nothing was changed."
+                )
             if self._store.has_weights:  # the recipe may have changed since fit
                 method.check_weights(adapter, "fit")
             self._reseed_if_changed()

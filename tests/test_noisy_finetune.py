@@ -147,6 +147,18 @@ def test_an_estimator_without_weights_to_perturb_is_refused_before_anything_chan
     assert pickle.dumps(clf) == before
 
 
+def test_calibrated_stopping_is_refused_for_a_method_without_steps_to_stop(digits):
+    from sk_unlearn import OutOfFoldReference
+
+    clf = _fitted(digits)
+    before = pickle.dumps(clf)
+    reference = OutOfFoldReference(digits.X_test)
+    with pytest.raises(ValueError, match="only method='relabel' does.*Nothing was changed"):
+        clf.forget(digits.X_train[:2], digits.y_train[:2], reference=reference)
+    assert pickle.dumps(clf) == before
+    assert not reference.is_built_for((clf._ledger.fit_id, clf.n_retrains_))
+
+
 def test_forgetting_every_row_is_refused_and_changes_nothing(digits):
     clf = _fitted(digits)
     clf = _quiet(clf.fit, digits.X_train[:30], digits.y_train[:30])

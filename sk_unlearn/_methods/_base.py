@@ -105,6 +105,10 @@ class UnlearningMethod(ABC):
     #: model's probabilities on the row after each request, not only its weights.
     takes_steps: ClassVar[bool] = False
 
+    #: Whether the method stops a request's steps early at a calibrated level
+    #: (``forget(reference=...)``); ``forget`` refuses a reference for others.
+    stops_early: ClassVar[bool] = False
+
     #: What the transaction saves before the method serves a call
     #: (:meth:`EstimatorAdapter.snapshot`'s scope): ``"step"`` where the method
     #: changes only what a step does, ``"training"`` where it calls ``partial_fit``.

@@ -52,6 +52,7 @@ class RandomRelabeling(UnlearningMethod):
     name = "relabel"
     guarantee = APPROXIMATE
     takes_steps = True
+    stops_early = True
 
     def __init__(
         self,
