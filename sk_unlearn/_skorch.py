@@ -271,12 +271,20 @@ class SkorchAdapter(EstimatorAdapter):
         classes: np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> None:
+        self._learn(X, y, classes, sample_weight)
+
+    def _learn(
+        self, X: np.ndarray, y: np.ndarray, classes: np.ndarray, sample_weight: Any, **fit: Any
+    ) -> None:
         self._no_weights(sample_weight)
         # skorch itself ignores ``classes`` (subclasses may use it to size the module).
         indices = np.arange(len(classes))
         with self._shape_errors(X):
-            self.estimator.partial_fit(self._rows(X), self._codes(y), classes=indices)
+            self.estimator.partial_fit(self._rows(X), self._codes(y), classes=indices, **fit)
         self._check_outputs(X)
+        if self._serving is not None:  # skorch leaves its modules in train mode; the block
+            for module in _torch_modules(self.estimator):  # predicts in eval mode
+                module.eval()
 
     def train_one_epoch(
         self,
@@ -286,11 +294,7 @@ class SkorchAdapter(EstimatorAdapter):
         sample_weight: np.ndarray | None = None,
     ) -> None:
         """``partial_fit`` for one epoch (skorch's own runs ``max_epochs`` of them)."""
-        self._no_weights(sample_weight)
-        indices = np.arange(len(classes))
-        with self._shape_errors(X):
-            self.estimator.partial_fit(self._rows(X), self._codes(y), classes=indices, epochs=1)
-        self._check_outputs(X)
+        self._learn(X, y, classes, sample_weight, epochs=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """The net's ``predict_proba``; for at most one batch of rows (a request's row, say),

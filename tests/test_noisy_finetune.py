@@ -252,3 +252,27 @@ def test_a_skorch_net_is_perturbed_relative_to_each_parameter_and_fine_tuned(dig
     assert clf.n_retained_ == len(X) - 10
     assert clf.deletion_log_[-1].method == "noisy_finetune"
     assert clf.score(digits.X_test.astype(np.float32) / 16, digits.y_test) >= accuracy - 0.05
+
+
+def test_a_skorch_net_predicts_in_eval_mode_after_fine_tuning_inside_the_call(digits, monkeypatch):
+    """skorch's partial_fit leaves the modules in train mode; the call's end-of-call check
+    must still run the forward pass in eval mode (dropout off, no batch-norm statistics
+    updated on the forgotten rows), and the modules' flags are put back afterwards."""
+    from sk_unlearn._skorch import SkorchAdapter
+
+    X = digits.X_train.astype(np.float32) / 16
+    clf = UnlearnableClassifier(_net(), method="noisy_finetune", random_state=0).fit(
+        X, digits.y_train
+    )
+    modes = []
+    original = SkorchAdapter.predict_proba
+
+    def recording(self, rows):
+        modes.append(self.estimator.module_.training)
+        return original(self, rows)
+
+    monkeypatch.setattr(SkorchAdapter, "predict_proba", recording)
+    clf.estimator_.module_.train()
+    clf.forget(X[:5], digits.y_train[:5])
+    assert modes and not any(modes)
+    assert clf.estimator_.module_.training  # as it was before the call
