@@ -1624,7 +1624,7 @@ class UnlearnableClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Serve the requests of one ``forget`` call in order (the rows are still stored)."""
         call = self._call(positions)
         method.start(adapter, call)
-        if method.serves_batches and reference is None:
+        if method.serves_batches:  # no batch method takes a reference (forget refuses it)
             served = method.serve_batch(adapter, X.astype(self._train_dtype, copy=False), y)
             _check_finite(adapter, "the call's requests", X[:1] if method.takes_steps else None)
             self._n_since_retrain += len(positions)

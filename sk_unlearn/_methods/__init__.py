@@ -13,6 +13,7 @@ from ._base import (
     CERTIFIED,
     EXACT,
     NO_RELABELING,
+    BatchUnlearningMethod,
     Call,
     Stop,
     UnlearningMethod,
@@ -46,6 +47,7 @@ def method_class(name: str, adapter: EstimatorAdapter) -> type[UnlearningMethod]
 
 __all__ = [
     "APPROXIMATE",
+    "BatchUnlearningMethod",
     "CERTIFIED",
     "EXACT",
     "METHODS",

@@ -175,3 +175,29 @@ class UnlearningMethod(ABC):
     ) -> list[dict[str, Any]]:
         """Serve every request of a call at once (where :attr:`serves_batches`)."""
         raise NotImplementedError
+
+
+class BatchUnlearningMethod(UnlearningMethod):
+    """A method that serves the requests of a ``forget`` call together.
+
+    Subclasses implement :meth:`serve_batch`; one request alone is served as
+    a batch of one.
+    """
+
+    serves_batches: ClassVar[bool] = True
+
+    def serve(
+        self,
+        adapter: EstimatorAdapter,
+        x: np.ndarray,
+        label: Any,
+        stop: Stop | None = None,
+        weight: float = 1.0,
+    ) -> dict[str, Any]:
+        return self.serve_batch(adapter, x[np.newaxis], np.asarray([label]))[0]
+
+    @abstractmethod
+    def serve_batch(
+        self, adapter: EstimatorAdapter, X: np.ndarray, y: np.ndarray
+    ) -> list[dict[str, Any]]:
+        """Serve every request of a call at once; one record's fields per request."""

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from .._adapter import EstimatorAdapter
-from ._base import CERTIFIED, NO_RELABELING, Stop, UnlearningMethod
+from ._base import CERTIFIED, NO_RELABELING, BatchUnlearningMethod
 
 
-class CertifiedRemoval(UnlearningMethod):
+class CertifiedRemoval(BatchUnlearningMethod):
     """Serve requests with a certified Newton step (Guo et al.; see ``sk_unlearn._certified``).
 
     The requests of one ``forget`` call are served together, by one Newton
@@ -22,7 +22,6 @@ class CertifiedRemoval(UnlearningMethod):
 
     name = "certified"
     guarantee = CERTIFIED
-    serves_batches = True
 
     @classmethod
     def supports(cls, adapter: EstimatorAdapter) -> bool:
@@ -34,17 +33,6 @@ class CertifiedRemoval(UnlearningMethod):
                 "method='certified' needs a CertifiedLogisticRegression; "
                 f"{type(adapter.estimator).__name__} is not one."
             )
-
-    def serve(
-        self,
-        adapter: EstimatorAdapter,
-        x: np.ndarray,
-        label: Any,
-        stop: Stop | None = None,
-        weight: float = 1.0,
-    ) -> dict[str, Any]:
-        served = self.serve_batch(adapter, x[np.newaxis, :], np.asarray([label]))
-        return served[0]
 
     def serve_batch(
         self, adapter: EstimatorAdapter, X: np.ndarray, y: np.ndarray

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from .._adapter import TRAINING, EstimatorAdapter, weight_kwargs
-from ._base import APPROXIMATE, NO_RELABELING, Stop, UnlearningMethod
+from ._base import APPROXIMATE, NO_RELABELING, BatchUnlearningMethod
 
 
-class NoisyFinetuning(UnlearningMethod):
+class NoisyFinetuning(BatchUnlearningMethod):
     """Serve the requests of a call with noise on the weights, then fine-tuning.
 
     Parameters
@@ -48,7 +48,6 @@ class NoisyFinetuning(UnlearningMethod):
 
     name = "noisy_finetune"
     guarantee = APPROXIMATE
-    serves_batches = True
     takes_steps = True
     # partial_fit changes more than the weights (counters, loss curve, history).
     snapshot_scope = TRAINING
@@ -74,16 +73,6 @@ class NoisyFinetuning(UnlearningMethod):
 
     def weights_refused(self, adapter: EstimatorAdapter) -> str | None:
         return adapter.weights_refused("partial_fit")
-
-    def serve(
-        self,
-        adapter: EstimatorAdapter,
-        x: np.ndarray,
-        label: Any,
-        stop: Stop | None = None,
-        weight: float = 1.0,
-    ) -> dict[str, Any]:
-        return self.serve_batch(adapter, x[np.newaxis, :], np.asarray([label]))[0]
 
     def serve_batch(
         self, adapter: EstimatorAdapter, X: np.ndarray, y: np.ndarray

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from .._adapter import EstimatorAdapter
-from ._base import EXACT, NO_RELABELING, Stop, UnlearningMethod
+from ._base import EXACT, NO_RELABELING, BatchUnlearningMethod
 
 
-class ShardedRetraining(UnlearningMethod):
+class ShardedRetraining(BatchUnlearningMethod):
     """Serve requests by retraining, once per call, each shard that held a requested row.
 
     Only a :class:`~sk_unlearn.ShardedClassifier` can be served so (see
@@ -22,7 +22,6 @@ class ShardedRetraining(UnlearningMethod):
 
     name = "sharded"
     guarantee = EXACT
-    serves_batches = True
 
     @classmethod
     def supports(cls, adapter: EstimatorAdapter) -> bool:
@@ -35,16 +34,6 @@ class ShardedRetraining(UnlearningMethod):
                 f"method='sharded' needs a ShardedClassifier; {name} is not one. Wrap it: "
                 f"UnlearnableClassifier(ShardedClassifier({name}(...)))."
             )
-
-    def serve(
-        self,
-        adapter: EstimatorAdapter,
-        x: np.ndarray,
-        label: Any,
-        stop: Stop | None = None,
-        weight: float = 1.0,
-    ) -> dict[str, Any]:
-        return self.serve_batch(adapter, x[np.newaxis], np.asarray([label]))[0]
 
     def serve_batch(
         self, adapter: EstimatorAdapter, X: np.ndarray, y: np.ndarray
