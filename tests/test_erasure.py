@@ -30,6 +30,8 @@ def _patterns(rows):
 
 
 def _make(kind, ledger_path=None):
+    method = "noisy_finetune" if kind.endswith("-noisy-finetune") else "auto"
+    kind = kind.removesuffix("-noisy-finetune")
     if kind == "sgd":
         est = SGDClassifier(loss="log_loss", random_state=0)
     elif kind == "mlp":
@@ -54,10 +56,14 @@ def _make(kind, ledger_path=None):
             train_split=None,
             verbose=0,
         )
-    return UnlearnableClassifier(est, n_replay=4, random_state=0, ledger_path=ledger_path)
+    return UnlearnableClassifier(
+        est, method=method, n_replay=4, random_state=0, ledger_path=ledger_path
+    )
 
 
-@pytest.mark.parametrize("kind", ["sgd", "mlp", "skorch"])
+@pytest.mark.parametrize(
+    "kind", ["sgd", "mlp", "skorch", "mlp-noisy-finetune", "skorch-noisy-finetune"]
+)
 def test_pickle_and_ledger_hold_no_copy_of_forgotten_rows(kind, digits, tmp_path):
     ledger = tmp_path / "ledger.jsonl"
     clf = _make(kind, ledger)
